@@ -1,0 +1,43 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "FCNKit",
+    products: [
+        .executable(name: "fcn", targets: ["fcn"]),
+        .library(name: "FCNKit", targets: ["FCNModel", "FCNImport", "FCNGeometry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // MARK: - System libraries
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"])]),
+
+        // MARK: - Public API
+        .target(name: "FCNModel"),
+        .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
+        .target(
+            name: "FCNImport",
+            dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
+        .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
+        .executableTarget(
+            name: "fcn",
+            dependencies: [
+                "FCNModel", "FCNImport", "FCNGeometry",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: - Implementation details
+        .target(name: "_FCNTestSupport", dependencies: ["FCNModel"], path: "Tests/_FCNTestSupport"),
+
+        // MARK: - Unit test bundles
+        .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
+        .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
+        .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
+        .testTarget(name: "fcnTests", dependencies: ["_FCNTestSupport"]),
+    ]
+)

@@ -1,0 +1,45 @@
+// CHDF5: the parts of libhdf5 that Swift cannot import by itself.
+//
+// libhdf5 exposes its type ids, property-list defaults and access flags as C macros
+// that expand to function calls or global variables (`H5T_NATIVE_FLOAT`,
+// `H5P_DEFAULT`, `H5F_ACC_RDONLY`). Swift's importer skips such macros, so each one
+// is wrapped here in a `static inline` function. This module has no stable API of its
+// own: only HDF5Reader uses it.
+#ifndef CHDF5_SHIM_H
+#define CHDF5_SHIM_H
+
+#include <hdf5.h>
+#include <string.h>
+
+static inline hid_t chdf5_native_float(void) { return H5T_NATIVE_FLOAT; }
+static inline hid_t chdf5_native_double(void) { return H5T_NATIVE_DOUBLE; }
+static inline hid_t chdf5_native_int64(void) { return H5T_NATIVE_INT64; }
+static inline hid_t chdf5_c_string(void) { return H5T_C_S1; }
+static inline hid_t chdf5_property_default(void) { return H5P_DEFAULT; }
+static inline hid_t chdf5_error_stack_default(void) { return H5E_DEFAULT; }
+static inline unsigned chdf5_access_read_only(void) { return H5F_ACC_RDONLY; }
+static inline size_t chdf5_variable_length(void) { return H5T_VARIABLE; }
+
+/// Stops libhdf5 from printing its error stack to stderr; errors are reported as values instead.
+static inline void chdf5_silence_error_printing(void) {
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+// Keeps the innermost (most specific) message of the error stack.
+static inline herr_t chdf5_keep_message(unsigned n, const H5E_error2_t *error, void *buffer) {
+    if (n == 0 && error != NULL && error->desc != NULL) {
+        strncpy((char *)buffer, error->desc, 255);
+        ((char *)buffer)[255] = '\0';
+    }
+    return 0;
+}
+
+/// Copies the most specific message of the current thread's libhdf5 error stack into
+/// `buffer` (at least 256 bytes), empty when the stack is empty, then clears the stack.
+static inline void chdf5_take_error_message(char *buffer) {
+    buffer[0] = '\0';
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, chdf5_keep_message, buffer);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+#endif

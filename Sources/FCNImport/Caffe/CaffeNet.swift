@@ -1,0 +1,228 @@
+import FCNModel
+import HDF5Reader
+
+/// A Caffe deploy net read from a `.prototxt`: its layers in chain order, translated.
+///
+/// Caffe lays blobs out as (N, C, H, W), flattens in C·H·W order before InnerProduct, rounds
+/// pooling outputs up (ceil), and counts padding in average pooling's divisor.
+struct CaffeNet {
+    let network: Network
+
+    /// Layer types that only matter in training and are skipped.
+    private static let trainingOnly: Set<String> = ["Accuracy", "Silence"]
+    /// Caffe's V1 (`layers { type: CONVOLUTION }`) enum names, mapped to today's type names.
+    private static let legacyTypes: [String: String] = [
+        "CONVOLUTION": "Convolution", "POOLING": "Pooling", "INNER_PRODUCT": "InnerProduct", "RELU": "ReLU",
+        "SIGMOID": "Sigmoid", "TANH": "TanH", "SOFTMAX": "Softmax", "DROPOUT": "Dropout", "FLATTEN": "Flatten",
+        "ACCURACY": "Accuracy", "SOFTMAX_LOSS": "SoftmaxWithLoss", "DATA": "Data",
+    ]
+
+    init(prototxt: ConfigValue, path: String) throws(ImportError) {
+        var entries = (prototxt["layer"]?.list ?? []) + (prototxt["layers"]?.list ?? [])
+        entries = entries.filter { !Self.isTrainOnly($0) }
+        var inputDimensions = (prototxt["input_shape"]?.list.first?["dim"]?.list ?? prototxt["input_dim"]?.list ?? []).compactMap(\.int)
+        var currentBlob = prototxt["input"]?.list.first?.string
+        if let first = entries.first, Self.type(of: first) == "Input" {
+            inputDimensions = (first["input_param"]?["shape"]?.list.first?["dim"]?.list ?? []).compactMap(\.int)
+            currentBlob = first["top"]?.list.first?.string
+            entries.removeFirst()
+        }
+        guard inputDimensions.count == 4 else {
+            throw .unreadableArchitecture(
+                path: path, reason: "no input shape: expected a deploy net with `input_shape { dim … }`, `input_dim`, or an Input layer")
+        }
+        let input = try KerasShapes.activationShape(Array(inputDimensions.dropFirst()), format: .channelsFirst, what: "the input shape")
+        var layers: [Layer] = []
+        for entry in entries {
+            let name = entry["name"]?.string ?? "?"
+            let type = Self.type(of: entry)
+            if Self.trainingOnly.contains(type) { continue }
+            let bottoms = entry["bottom"]?.list.compactMap(\.string) ?? []
+            let tops = entry["top"]?.list.compactMap(\.string) ?? []
+            guard bottoms.count == 1, tops.count == 1 else {
+                throw .notAChain(layer: name, reason: "has \(bottoms.count) inputs and \(tops.count) outputs")
+            }
+            guard bottoms[0] == currentBlob else {
+                throw .notAChain(layer: name, reason: "reads blob '\(bottoms[0])' instead of '\(currentBlob ?? "?")', the output of the layer before it")
+            }
+            currentBlob = tops[0]
+            layers += try Self.translate(entry, name: name, type: type, previous: layers)
+        }
+        network = Network(name: prototxt["name"]?.string ?? "caffe", inputShape: input, dataFormat: .channelsFirst, layers: layers)
+        do { _ = try network.outputShapes() } catch { throw .shape(error) }
+    }
+
+    private static func isTrainOnly(_ entry: ConfigValue) -> Bool {
+        entry["include"]?.list.contains { $0["phase"]?.string == "TRAIN" } ?? false
+    }
+
+    private static func type(of entry: ConfigValue) -> String {
+        let type = entry["type"]?.string ?? ""
+        return legacyTypes[type] ?? type
+    }
+
+    /// The FCNKit layers for one Caffe layer: one, or two for an InnerProduct on a feature
+    /// map (Caffe flattens implicitly; FCNKit makes that an explicit Flatten).
+    private static func translate(_ entry: ConfigValue, name: String, type: String, previous: [Layer]) throws(ImportError) -> [Layer] {
+        func layer(_ operation: Operation) -> Layer { Layer(name: name, sourceClass: type, operation: operation) }
+        func unsupported(_ setting: String) -> ImportError {
+            .unsupportedSetting(layer: name, className: type, setting: "\(setting) is not supported")
+        }
+        switch type {
+        case "Convolution":
+            let parameters = entry["convolution_param"] ?? .object([:])
+            if let group = parameters["group"]?.int, group != 1 { throw unsupported("grouped convolution (group = \(group))") }
+            let padding = try edges(parameters, key: "pad", layer: name)
+            return [layer(.convolution(Convolution(
+                filters: try positive(parameters["num_output"], "num_output", layer: name),
+                kernelSize: try size(parameters, key: "kernel_size", fallback: nil, layer: name),
+                strides: try size(parameters, key: "stride", fallback: 1, layer: name),
+                dilation: try size(parameters, key: "dilation", fallback: 1, layer: name),
+                padding: padding.isZero ? .valid : .explicit(padding),
+                useBias: parameters["bias_term"]?.bool ?? true)))]
+        case "Pooling":
+            let parameters = entry["pooling_param"] ?? .object([:])
+            let kind: PoolingKind
+            switch parameters["pool"]?.string ?? "MAX" {
+            case "MAX", "0": kind = .max
+            case "AVE", "1": kind = .average
+            case let other: throw unsupported("pooling method \(other)")
+            }
+            if parameters["global_pooling"]?.bool == true { return [layer(.globalPooling(kind))] }
+            let padding = try edges(parameters, key: "pad", layer: name)
+            return [layer(.pooling(Pooling(
+                kind: kind,
+                poolSize: try size(parameters, key: "kernel_size", fallback: nil, layer: name),
+                strides: try size(parameters, key: "stride", fallback: 1, layer: name),
+                padding: padding.isZero ? .valid : .explicit(padding),
+                rounding: .ceil, averageCountsPadding: true)))]
+        case "InnerProduct":
+            let parameters = entry["inner_product_param"] ?? .object([:])
+            let dense = layer(.dense(Dense(
+                units: try positive(parameters["num_output"], "num_output", layer: name),
+                useBias: parameters["bias_term"]?.bool ?? true)))
+            let flatten = Layer(name: name + "/flatten", sourceClass: "InnerProduct (implicit flatten)",
+                                operation: .flatten(.channelsHeightWidth))
+            let receivesVector: Bool
+            switch previous.last?.operation {
+            case .dense?, .flatten?, .globalPooling?: receivesVector = true
+            default: receivesVector = false
+            }
+            return receivesVector ? [dense] : [flatten, dense]
+        case "ReLU":
+            let slope = Float(entry["relu_param"]?["negative_slope"]?.double ?? 0)
+            return [layer(.activation(.relu(maxValue: nil, negativeSlope: slope, threshold: 0)))]
+        case "Sigmoid": return [layer(.activation(.sigmoid))]
+        case "TanH": return [layer(.activation(.tanh))]
+        case "ELU": return [layer(.activation(.elu(alpha: Float(entry["elu_param"]?["alpha"]?.double ?? 1))))]
+        case "Softmax":
+            if let axis = entry["softmax_param"]?["axis"]?.int, axis != 1 { throw unsupported("softmax over axis \(axis)") }
+            return [layer(.activation(.softmax))]
+        case "Dropout":
+            return [layer(.dropout(rate: entry["dropout_param"]?["dropout_ratio"]?.double ?? 0.5))]
+        case "Flatten":
+            return [layer(.flatten(.channelsHeightWidth))]
+        case "SoftmaxWithLoss", "Data", "ImageData", "HDF5Data":
+            throw ImportError.unsupportedLayer(layer: name, className: type, reason: "a training layer; use the deploy .prototxt",
+                                               supported: SupportedLayers.caffe)
+        default:
+            throw ImportError.unsupportedLayer(layer: name, className: type, reason: nil, supported: SupportedLayers.caffe)
+        }
+    }
+
+    private static func positive(_ value: ConfigValue?, _ key: String, layer: String) throws(ImportError) -> Int {
+        guard let number = value?.int else {
+            throw .unsupportedSetting(layer: layer, className: "Caffe layer", setting: "setting '\(key)' is missing or not a number")
+        }
+        try KerasShapes.checkSize(number, what: "'\(key)' of layer '\(layer)'")
+        return number
+    }
+
+    /// `kernel_size`/`stride`/`dilation` (one value or one per axis) or `<key>_h`/`<key>_w`.
+    private static func size(_ parameters: ConfigValue, key: String, fallback: Int?, layer: String) throws(ImportError) -> Size2D {
+        let base = key == "kernel_size" ? "kernel" : key
+        if let height = parameters["\(base)_h"], let width = parameters["\(base)_w"] {
+            return Size2D(height: try positive(height, "\(base)_h", layer: layer), width: try positive(width, "\(base)_w", layer: layer))
+        }
+        let values = parameters[key]?.list ?? []
+        if values.isEmpty, let fallback { return Size2D(square: fallback) }
+        guard let first = values.first else {
+            throw .unsupportedSetting(layer: layer, className: "Caffe layer", setting: "setting '\(key)' is missing")
+        }
+        return Size2D(height: try positive(first, key, layer: layer), width: try positive(values.last, key, layer: layer))
+    }
+
+    /// Symmetric padding from `pad` or `pad_h`/`pad_w`.
+    private static func edges(_ parameters: ConfigValue, key: String, layer: String) throws(ImportError) -> EdgePadding {
+        let values = parameters[key]?.list.compactMap(\.int) ?? []
+        let rows = parameters["\(key)_h"]?.int ?? values.first ?? 0
+        let columns = parameters["\(key)_w"]?.int ?? values.last ?? 0
+        guard rows >= 0, columns >= 0, rows <= KerasShapes.maximumDimension, columns <= KerasShapes.maximumDimension else {
+            throw .absurdShape(what: "padding of layer '\(layer)'", value: "\(rows)×\(columns)", limit: "0 to \(KerasShapes.maximumDimension)")
+        }
+        return EdgePadding(top: rows, bottom: rows, left: columns, right: columns)
+    }
+
+    /// Reads the weights of every layer from a Caffe HDF5 snapshot: `/data/<layer>/0` holds the
+    /// kernel ((out, in, kh, kw) or (out, in)) and `/data/<layer>/1` the bias.
+    func weights(from root: H5Group) throws(ImportError) -> [String: LayerWeights] {
+        let inputs: [ActivationShape]
+        do { inputs = try network.inputShapes() } catch { throw .shape(error) }
+        var result: [String: LayerWeights] = [:]
+        for (layer, input) in zip(network.layers, inputs) {
+            let blobs: [(values: [Float], shape: [Int])]
+            switch layer.operation {
+            case .convolution, .dense: blobs = try readBlobs(of: layer.name, from: root)
+            default: continue
+            }
+            switch layer.operation {
+            case .convolution(let convolution):
+                let expected = [convolution.filters, input.channels, convolution.kernelSize.height, convolution.kernelSize.width]
+                try check(blobs, layer: layer.name, kernel: expected, bias: convolution.useBias ? convolution.filters : nil)
+                result[layer.name] = .convolution(
+                    kernel: WeightLayouts.hwioFromOIHW(blobs[0].values, shape: expected, flip: false),
+                    bias: convolution.useBias ? Tensor(shape: [convolution.filters], values: blobs[1].values) : nil)
+            case .dense(let dense):
+                let expected = [dense.units, input.elementCount]
+                try check(blobs, layer: layer.name, kernel: expected, bias: dense.useBias ? dense.units : nil)
+                result[layer.name] = .dense(
+                    kernel: WeightLayouts.transposed(blobs[0].values, rows: dense.units, columns: input.elementCount),
+                    bias: dense.useBias ? Tensor(shape: [dense.units], values: blobs[1].values) : nil)
+            default:
+                break
+            }
+        }
+        return result
+    }
+
+    private func readBlobs(of layer: String, from root: H5Group) throws(ImportError) -> [(values: [Float], shape: [Int])] {
+        guard root.memberKind("data/\(layer)") == .group else {
+            throw .missingWeights(layer: layer, path: root.file.path, reason: "the snapshot has no group /data/\(layer)")
+        }
+        do {
+            let group = try root.group("data/\(layer)")
+            let indices = try group.memberNames().compactMap(Int.init).sorted()
+            return try indices.map { index throws(HDF5Error) in
+                let dataset = try group.dataset(String(index))
+                return (try dataset.readFloats(), dataset.shape)
+            }
+        } catch {
+            throw .hdf5(error)
+        }
+    }
+
+    private func check(_ blobs: [(values: [Float], shape: [Int])], layer: String, kernel: [Int], bias: Int?) throws(ImportError) {
+        let wanted = bias == nil ? 1 : 2
+        guard blobs.count == wanted else {
+            throw .missingWeights(layer: layer, path: "", reason: "expected \(wanted) blobs, the snapshot has \(blobs.count)")
+        }
+        // Old Caffe stores InnerProduct weights as (1, 1, out, in) and biases as (1, 1, 1, out).
+        func squeezed(_ shape: [Int]) -> [Int] { Array(shape.drop { $0 == 1 && shape.count > 2 }) }
+        if squeezed(blobs[0].shape) != squeezed(kernel) && blobs[0].shape != kernel {
+            throw .weightShapeMismatch(layer: layer, weight: "weights", expected: kernel, found: blobs[0].shape)
+        }
+        if let bias, blobs[1].values.count != bias {
+            throw .weightShapeMismatch(layer: layer, weight: "bias", expected: [bias], found: blobs[1].shape)
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import Foundation
+import Yams
+
+/// A parsed configuration tree, the common form of Keras JSON and YAML configs and Caffe
+/// prototxt, so that the importers read all of them with one set of accessors.
+enum ConfigValue: Equatable {
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([ConfigValue])
+    case object([String: ConfigValue])
+
+    subscript(key: String) -> ConfigValue? {
+        if case .object(let members) = self, let value = members[key], value != .null { return value }
+        return nil
+    }
+
+    var string: String? {
+        if case .string(let text) = self { return text }
+        return nil
+    }
+
+    var double: Double? {
+        switch self {
+        case .number(let value): return value
+        case .string(let text): return Double(text)
+        default: return nil
+        }
+    }
+
+    /// An integral number (also written as a string, as prototxt does).
+    var int: Int? {
+        guard let value = double, value.rounded() == value, abs(value) < 1e15 else { return nil }
+        return Int(value)
+    }
+
+    var bool: Bool? {
+        switch self {
+        case .bool(let value): return value
+        case .string(let text) where text == "true" || text == "false": return text == "true"
+        default: return nil
+        }
+    }
+
+    var array: [ConfigValue]? {
+        if case .array(let items) = self { return items }
+        return nil
+    }
+
+    /// The items of an array, or the value itself as a one-item list (prototxt repeats fields).
+    var list: [ConfigValue] {
+        if case .array(let items) = self { return items }
+        return [self]
+    }
+
+    /// Parses JSON text.
+    static func parseJSON(_ text: String) throws -> ConfigValue {
+        try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
+    }
+
+    /// Parses YAML text, as Keras's `to_yaml()` writes it; tags such as `!!python/tuple` are
+    /// read as plain lists.
+    static func parseYAML(_ text: String) throws -> ConfigValue {
+        guard let node = try Yams.compose(yaml: text) else { return .null }
+        return ConfigValue(yaml: node)
+    }
+
+    private init(yaml node: Yams.Node) {
+        switch node {
+        case .scalar(let scalar):
+            let text = scalar.string
+            if scalar.style != .plain { self = .string(text) }
+            else if ["null", "~", ""].contains(text) { self = .null }
+            else if ["true", "false"].contains(text.lowercased()) { self = .bool(text.lowercased() == "true") }
+            else if let number = Double(text) { self = .number(number) }
+            else { self = .string(text) }
+        case .sequence(let sequence):
+            self = .array(sequence.map(ConfigValue.init(yaml:)))
+        case .mapping(let mapping):
+            var members: [String: ConfigValue] = [:]
+            for (key, value) in mapping { members[key.string ?? ""] = ConfigValue(yaml: value) }
+            self = .object(members)
+        case .alias:
+            self = .null
+        }
+    }
+}
+
+extension ConfigValue: Decodable {
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
+        else if let value = try? container.decode(Double.self) { self = .number(value) }
+        else if let value = try? container.decode(String.self) { self = .string(value) }
+        else if let value = try? container.decode([ConfigValue].self) { self = .array(value) }
+        else { self = .object(try container.decode([String: ConfigValue].self)) }
+    }
+}

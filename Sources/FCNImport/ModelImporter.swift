@@ -1,0 +1,127 @@
+import FCNModel
+import Foundation
+import HDF5Reader
+
+/// Whether to flip convolution kernels stored by Theano (true convolution) back to
+/// cross-correlation.
+public enum KernelFlip: String, Sendable, CaseIterable {
+    /// Flip Keras 1 files that were saved with the Theano backend, or with `th` ordering and
+    /// no backend recorded (Keras 1's default pairing).
+    case auto
+    /// Always flip.
+    case flip
+    /// Never flip.
+    case keep
+}
+
+/// How to read a model file.
+public struct ImportOptions: Sendable {
+    /// An architecture file for weights-only files: Keras `.json`/`.yaml`, a full-model `.h5`,
+    /// or a Caffe `.prototxt`.
+    public var architecturePath: String?
+    public var kernelFlip: KernelFlip
+
+    public init(architecturePath: String? = nil, kernelFlip: KernelFlip = .auto) {
+        self.architecturePath = architecturePath
+        self.kernelFlip = kernelFlip
+    }
+}
+
+/// Reads classifier files of every supported kind into one `Model`.
+///
+/// Recognised by content: Keras full-model `.h5` (Keras 1, 2, tf.keras, Keras 3 legacy),
+/// Keras weights-only `.h5` (`layer_names` at the root), Keras 3 `.weights.h5` (`layers/…/vars`),
+/// and Caffe `.caffemodel.h5` (`/data/<layer>/<i>`). Architecture files (`.json`, `.yaml`,
+/// `.prototxt`) load on their own as models without weights, for inspection.
+public enum ModelImporter {
+    /// Reads the model at `path`.
+    ///
+    /// - Throws: `ImportError` saying what is wrong with which file or layer.
+    public static func load(path: String, options: ImportOptions = ImportOptions()) throws(ImportError) -> Model {
+        if ArchitectureFile.isArchitectureOnly(path) {
+            if options.architecturePath != nil {
+                throw .noModel(path: path, reason: "an architecture file holds no weights to pair with --arch; pass the weights file instead")
+            }
+            return try ArchitectureFile.read(path: path).model(weights: nil, options: options)
+        }
+        let file: H5File
+        let root: H5Group
+        do {
+            file = try H5File(path: path)
+            root = try file.root()
+        } catch {
+            throw .hdf5(error)
+        }
+        let layout = try StoredLayout(root: root)
+        let architecture: ArchitectureFile
+        if case .kerasFullModel(let config) = layout, options.architecturePath == nil {
+            architecture = .keras(try KerasArchitecture(json: config, path: path), path: nil, recorded: .init())
+        } else if let architecturePath = options.architecturePath {
+            architecture = try ArchitectureFile.read(path: architecturePath)
+        } else {
+            throw .architectureRequired(path: path, format: layout.kindName)
+        }
+        return try architecture.model(weights: (root, layout), options: options)
+    }
+}
+
+/// What kind of model storage an HDF5 file holds, recognised from its groups and attributes.
+enum StoredLayout: CustomStringConvertible {
+    /// A Keras full model: `model_config` at the root, weights under `model_weights`.
+    case kerasFullModel(config: String)
+    /// Keras 1/2/tf.keras weights-only: `layer_names` at the root.
+    case kerasLayerGroups
+    /// Keras 3 `.weights.h5`: a `layers` group of variable groups.
+    case kerasSaveableTree
+    /// A Caffe HDF5 snapshot: a `data` group with one group per layer.
+    case caffeSnapshot
+
+    init(root: H5Group) throws(ImportError) {
+        let members: [String]
+        do {
+            if let config = try root.stringAttribute("model_config") {
+                self = .kerasFullModel(config: config)
+                return
+            }
+            if try root.stringListAttribute("layer_names") != nil {
+                self = .kerasLayerGroups
+                return
+            }
+            if root.memberKind("layers") == .group {
+                self = .kerasSaveableTree
+                return
+            }
+            if root.memberKind("data") == .group {
+                self = .caffeSnapshot
+                return
+            }
+            members = try root.memberNames()
+        } catch {
+            throw .hdf5(error)
+        }
+        throw .noModel(
+            path: root.file.path,
+            reason: "it holds \(members.isEmpty ? "nothing" : members.prefix(8).joined(separator: ", ")); "
+                + "expected Keras weights (model_config or layer_names at the root, or a layers group) "
+                + "or a Caffe snapshot (a data group)")
+    }
+
+    /// The kind of file, for messages: "Keras weights-only", "Caffe snapshot", …
+    var kindName: String {
+        switch self {
+        case .kerasFullModel: return "Keras full-model"
+        case .kerasLayerGroups: return "Keras weights-only"
+        case .kerasSaveableTree: return "Keras 3 .weights.h5"
+        case .caffeSnapshot: return "Caffe snapshot (.caffemodel.h5)"
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .kerasFullModel: return "full model (.h5)"
+        case .kerasLayerGroups: return "weights-only (.h5)"
+        case .kerasSaveableTree: return ".weights.h5"
+        case .caffeSnapshot: return "Caffe snapshot (.caffemodel.h5)"
+        }
+    }
+}

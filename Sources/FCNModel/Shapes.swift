@@ -1,0 +1,80 @@
+/// A height and a width, in that order.
+public struct Size2D: Hashable, Sendable, CustomStringConvertible {
+    public var height: Int
+    public var width: Int
+
+    public init(height: Int, width: Int) {
+        self.height = height
+        self.width = width
+    }
+
+    /// The same value on both axes.
+    public init(square: Int) { self.init(height: square, width: square) }
+
+    public var description: String { "\(height)×\(width)" }
+}
+
+/// The shape of the data that flows between layers, free of any memory layout.
+public enum ActivationShape: Hashable, Sendable, CustomStringConvertible {
+    /// A stack of `channels` maps of `height × width`.
+    case featureMap(height: Int, width: Int, channels: Int)
+    /// A flat vector, as after Flatten or Dense.
+    case vector(length: Int)
+
+    /// The number of values.
+    public var elementCount: Int {
+        switch self {
+        case .featureMap(let height, let width, let channels): return height * width * channels
+        case .vector(let length): return length
+        }
+    }
+
+    /// The channel count of a feature map, or the length of a vector.
+    public var channels: Int {
+        switch self {
+        case .featureMap(_, _, let channels): return channels
+        case .vector(let length): return length
+        }
+    }
+
+    /// The spatial size; a vector counts as 1×1.
+    public var spatial: Size2D {
+        switch self {
+        case .featureMap(let height, let width, _): return Size2D(height: height, width: width)
+        case .vector: return Size2D(square: 1)
+        }
+    }
+
+    /// The dimensions in the order a framework using `format` writes them, without a batch axis.
+    public func dimensions(in format: DataFormat) -> [Int] {
+        switch self {
+        case .featureMap(let height, let width, let channels):
+            return format == .channelsLast ? [height, width, channels] : [channels, height, width]
+        case .vector(let length):
+            return [length]
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .featureMap(let height, let width, let channels): return "\(height)×\(width)×\(channels)"
+        case .vector(let length): return "\(length)"
+        }
+    }
+}
+
+/// Where the channel axis sits in the tensors a model takes and gives.
+public enum DataFormat: String, Hashable, Sendable {
+    /// (height, width, channels): TensorFlow and most Keras models.
+    case channelsLast = "channels_last"
+    /// (channels, height, width): Theano-era Keras and Caffe.
+    case channelsFirst = "channels_first"
+}
+
+/// The order in which Flatten lays a feature map out as a vector.
+public enum FlattenOrder: String, Hashable, Sendable {
+    /// Row by row, all channels of a pixel together: channels_last Keras.
+    case heightWidthChannels = "hwc"
+    /// Channel by channel, each a row-major map: channels_first Keras and Caffe.
+    case channelsHeightWidth = "chw"
+}

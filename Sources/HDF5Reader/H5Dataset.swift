@@ -1,0 +1,58 @@
+import CHDF5
+
+/// An open HDF5 dataset of numbers; closed when the last reference goes away.
+public final class H5Dataset: H5Object {
+    public let file: H5File
+    public let path: String
+    public let id: hid_t
+    /// The dataset's dimensions, outermost first (C order); empty for a scalar.
+    public let shape: [Int]
+
+    init(file: H5File, parentID: hid_t, name: String, path: String) throws(HDF5Error) {
+        self.file = file
+        self.path = path
+        let fail: (String) -> HDF5Error = { .readFailed(path: file.path, object: path, reason: $0) }
+        id = try LibraryCalls.checked(H5Dopen2(parentID, name, chdf5_property_default()), or: fail)
+        let space = H5Dget_space(id)
+        defer { if space >= 0 { H5Sclose(space) } }
+        do {
+            try LibraryCalls.checked(space, or: fail)
+            let rank = Int(try LibraryCalls.checked(H5Sget_simple_extent_ndims(space), or: fail))
+            var dimensions = [hsize_t](repeating: 0, count: rank)
+            try LibraryCalls.checked(H5Sget_simple_extent_dims(space, &dimensions, nil), or: fail)
+            shape = dimensions.map { Int($0) }
+        } catch {
+            H5Dclose(id)
+            throw error
+        }
+    }
+
+    deinit { H5Dclose(id) }
+
+    /// The number of elements: the product of `shape`.
+    public var elementCount: Int { shape.reduce(1, *) }
+
+    /// Reads every element as `Float`, in C order, converting from the stored integer or
+    /// float type.
+    ///
+    /// - Throws: `HDF5Error.unsupportedType` for strings or compound data, and
+    ///   `HDF5Error.readFailed` when the data cannot be read (for example, a truncated file).
+    ///
+    /// The corresponding C function is `H5Dread`.
+    public func readFloats() throws(HDF5Error) -> [Float] {
+        let type = H5Dget_type(id)
+        defer { if type >= 0 { H5Tclose(type) } }
+        try LibraryCalls.checked(type) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+        let typeClass = H5Tget_class(type)
+        guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
+            throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
+        }
+        var values = [Float](repeating: 0, count: elementCount)
+        guard !values.isEmpty else { return values }
+        let status = values.withUnsafeMutableBytes { buffer in
+            H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
+        }
+        try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+        return values
+    }
+}

@@ -1,0 +1,40 @@
+/// Why reading an HDF5 file failed, with the file and the object involved.
+public enum HDF5Error: Error, Equatable, CustomStringConvertible {
+    /// Nothing exists at the path.
+    case missingFile(path: String)
+    /// The path names a directory, not a file.
+    case isDirectory(path: String)
+    /// The file exists but holds no bytes.
+    case emptyFile(path: String)
+    /// The file does not start with an HDF5 signature.
+    case notHDF5(path: String)
+    /// libhdf5 could not open the file (for example, it is truncated); `reason` is libhdf5's message.
+    case cannotOpen(path: String, reason: String)
+    /// The file has no object at `object`.
+    case missingObject(path: String, object: String)
+    /// An object exists but could not be read; `reason` is libhdf5's message or ours.
+    case readFailed(path: String, object: String, reason: String)
+    /// The object holds a type this reader does not convert (for example, compound data).
+    case unsupportedType(path: String, object: String, type: String)
+
+    public var description: String {
+        switch self {
+        case .missingFile(let path):
+            return "\(path): no such file"
+        case .isDirectory(let path):
+            return "\(path): is a directory, not a model file"
+        case .emptyFile(let path):
+            return "\(path): the file is empty"
+        case .notHDF5(let path):
+            return "\(path): not an HDF5 file (no HDF5 signature)"
+        case .cannotOpen(let path, let reason):
+            return "\(path): cannot open as HDF5 (\(reason)); the file may be truncated or damaged"
+        case .missingObject(let path, let object):
+            return "\(path): no object '\(object)' in the file"
+        case .readFailed(let path, let object, let reason):
+            return "\(path): cannot read '\(object)' (\(reason)); the file may be truncated or damaged"
+        case .unsupportedType(let path, let object, let type):
+            return "\(path): '\(object)' holds \(type), which FCNKit does not read"
+        }
+    }
+}

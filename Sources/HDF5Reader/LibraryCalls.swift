@@ -1,0 +1,34 @@
+import CHDF5
+
+/// One place that talks to libhdf5's error machinery.
+///
+/// Every libhdf5 call that returns an id or a status goes through `checked`, which turns a
+/// negative result into an `HDF5Error` carrying libhdf5's own message. libhdf5's habit of
+/// printing its error stack to stderr is switched off once, before the first call.
+enum LibraryCalls {
+    /// Switches off libhdf5's automatic error printing; evaluated once, lazily.
+    nonisolated(unsafe) private static var silenced: Void = chdf5_silence_error_printing()
+
+    /// Makes sure libhdf5 is initialised and silent.
+    static func prepare() {
+        _ = silenced
+    }
+
+    /// The most specific message on libhdf5's error stack, which is cleared.
+    static func takeErrorMessage() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        chdf5_take_error_message(&buffer)
+        let message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return message.isEmpty ? "libhdf5 gave no reason" : message
+    }
+
+    /// Returns `value` when libhdf5 reports success (non-negative), or throws the error
+    /// `failure` builds from libhdf5's message.
+    @discardableResult
+    static func checked<Value: BinaryInteger>(
+        _ value: Value, or failure: (String) -> HDF5Error
+    ) throws(HDF5Error) -> Value {
+        if value < 0 { throw failure(takeErrorMessage()) }
+        return value
+    }
+}
