@@ -27,7 +27,7 @@ public final class H5Dataset: H5Object {
         }
     }
 
-    deinit { H5Dclose(id) }
+    deinit { LibraryCalls.serialized { _ = H5Dclose(id) } }
 
     /// The number of elements: the product of `shape`.
     public var elementCount: Int { shape.reduce(1, *) }
@@ -40,19 +40,21 @@ public final class H5Dataset: H5Object {
     ///
     /// The corresponding C function is `H5Dread`.
     public func readFloats() throws(HDF5Error) -> [Float] {
-        let type = H5Dget_type(id)
-        defer { if type >= 0 { H5Tclose(type) } }
-        try LibraryCalls.checked(type) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
-        let typeClass = H5Tget_class(type)
-        guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
-            throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            let type = H5Dget_type(id)
+            defer { if type >= 0 { H5Tclose(type) } }
+            try LibraryCalls.checked(type) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+            let typeClass = H5Tget_class(type)
+            guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
+                throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
+            }
+            var values = [Float](repeating: 0, count: elementCount)
+            guard !values.isEmpty else { return values }
+            let status = values.withUnsafeMutableBytes { buffer in
+                H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
+            }
+            try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+            return values
         }
-        var values = [Float](repeating: 0, count: elementCount)
-        guard !values.isEmpty else { return values }
-        let status = values.withUnsafeMutableBytes { buffer in
-            H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
-        }
-        try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
-        return values
     }
 }

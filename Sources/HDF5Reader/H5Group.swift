@@ -19,25 +19,27 @@ public final class H5Group: H5Object {
         }
     }
 
-    deinit { H5Gclose(id) }
+    deinit { LibraryCalls.serialized { _ = H5Gclose(id) } }
 
     /// The names of the group's direct members, sorted by name.
     ///
     /// The corresponding C functions are `H5Gget_info` and `H5Lget_name_by_idx`.
     public func memberNames() throws(HDF5Error) -> [String] {
-        var info = H5G_info_t()
-        try LibraryCalls.checked(H5Gget_info(id, &info)) { [file, path] in
-            .readFailed(path: file.path, object: path, reason: $0)
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            var info = H5G_info_t()
+            try LibraryCalls.checked(H5Gget_info(id, &info)) { [file, path] in
+                .readFailed(path: file.path, object: path, reason: $0)
+            }
+            var names: [String] = []
+            for index in 0..<info.nlinks {
+                let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_property_default())
+                try LibraryCalls.checked(length) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_property_default())
+                names.append(String(cString: buffer))
+            }
+            return names
         }
-        var names: [String] = []
-        for index in 0..<info.nlinks {
-            let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_property_default())
-            try LibraryCalls.checked(length) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
-            var buffer = [CChar](repeating: 0, count: Int(length) + 1)
-            H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_property_default())
-            names.append(String(cString: buffer))
-        }
-        return names
     }
 
     /// What the member at the relative path `name` is, or nil when there is none.
@@ -45,17 +47,19 @@ public final class H5Group: H5Object {
     /// `name` may contain `/` to reach into subgroups, as Keras weight names do
     /// (`conv2d_1/kernel:0`). The corresponding C functions are `H5Lexists` and `H5Oopen`.
     public func memberKind(_ name: String) -> MemberKind? {
-        guard exists(name) else { return nil }
-        let object = H5Oopen(id, name, chdf5_property_default())
-        guard object >= 0 else {
-            _ = LibraryCalls.takeErrorMessage()
-            return nil
-        }
-        defer { H5Oclose(object) }
-        switch H5Iget_type(object) {
-        case H5I_GROUP: return .group
-        case H5I_DATASET: return .dataset
-        default: return .other
+        return LibraryCalls.serialized {
+            guard exists(name) else { return nil }
+            let object = H5Oopen(id, name, chdf5_property_default())
+            guard object >= 0 else {
+                _ = LibraryCalls.takeErrorMessage()
+                return nil
+            }
+            defer { H5Oclose(object) }
+            switch H5Iget_type(object) {
+            case H5I_GROUP: return .group
+            case H5I_DATASET: return .dataset
+            default: return .other
+            }
         }
     }
 
@@ -63,16 +67,20 @@ public final class H5Group: H5Object {
     ///
     /// - Throws: `HDF5Error.missingObject` when there is no such group.
     public func group(_ name: String) throws(HDF5Error) -> H5Group {
-        guard memberKind(name) == .group else { throw .missingObject(path: file.path, object: childPath(name)) }
-        return try H5Group(file: file, parentID: id, name: name, path: childPath(name))
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            guard memberKind(name) == .group else { throw .missingObject(path: file.path, object: childPath(name)) }
+            return try H5Group(file: file, parentID: id, name: name, path: childPath(name))
+        }
     }
 
     /// Opens the dataset at the relative path `name`.
     ///
     /// - Throws: `HDF5Error.missingObject` when there is no such dataset.
     public func dataset(_ name: String) throws(HDF5Error) -> H5Dataset {
-        guard memberKind(name) == .dataset else { throw .missingObject(path: file.path, object: childPath(name)) }
-        return try H5Dataset(file: file, parentID: id, name: name, path: childPath(name))
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            guard memberKind(name) == .dataset else { throw .missingObject(path: file.path, object: childPath(name)) }
+            return try H5Dataset(file: file, parentID: id, name: name, path: childPath(name))
+        }
     }
 
     /// Whether every link along the relative path `name` exists.

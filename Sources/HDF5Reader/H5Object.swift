@@ -28,9 +28,11 @@ extension H5Object {
     ///
     /// The corresponding C function is `H5Aexists`.
     public func hasAttribute(_ name: String) -> Bool {
-        let result = H5Aexists(id, name)
-        if result < 0 { _ = LibraryCalls.takeErrorMessage() }
-        return result > 0
+        return LibraryCalls.serialized {
+            let result = H5Aexists(id, name)
+            if result < 0 { _ = LibraryCalls.takeErrorMessage() }
+            return result > 0
+        }
     }
 
     /// Reads the attribute `name`, or returns nil when there is none.
@@ -40,28 +42,30 @@ extension H5Object {
     ///
     /// The corresponding C functions are `H5Aopen` and `H5Aread`.
     public func attribute(_ name: String) throws(HDF5Error) -> H5AttributeValue? {
-        guard hasAttribute(name) else { return nil }
-        let object = path + "@" + name
-        let fail: (String) -> HDF5Error = { [file] in .readFailed(path: file.path, object: object, reason: $0) }
-        let attribute = try LibraryCalls.checked(H5Aopen(id, name, chdf5_property_default()), or: fail)
-        defer { H5Aclose(attribute) }
-        let type = try LibraryCalls.checked(H5Aget_type(attribute), or: fail)
-        defer { H5Tclose(type) }
-        let space = try LibraryCalls.checked(H5Aget_space(attribute), or: fail)
-        defer { H5Sclose(space) }
-        let count = Int(try LibraryCalls.checked(H5Sget_simple_extent_npoints(space), or: fail))
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            guard hasAttribute(name) else { return nil }
+            let object = path + "@" + name
+            let fail: (String) -> HDF5Error = { [file] in .readFailed(path: file.path, object: object, reason: $0) }
+            let attribute = try LibraryCalls.checked(H5Aopen(id, name, chdf5_property_default()), or: fail)
+            defer { H5Aclose(attribute) }
+            let type = try LibraryCalls.checked(H5Aget_type(attribute), or: fail)
+            defer { H5Tclose(type) }
+            let space = try LibraryCalls.checked(H5Aget_space(attribute), or: fail)
+            defer { H5Sclose(space) }
+            let count = Int(try LibraryCalls.checked(H5Sget_simple_extent_npoints(space), or: fail))
 
-        switch H5Tget_class(type) {
-        case H5T_STRING:
-            return .strings(try readStrings(attribute: attribute, type: type, space: space, count: count, fail: fail))
-        case H5T_INTEGER, H5T_FLOAT:
-            var values = [Double](repeating: 0, count: count)
-            if count > 0 {
-                try LibraryCalls.checked(H5Aread(attribute, chdf5_native_double(), &values), or: fail)
+            switch H5Tget_class(type) {
+            case H5T_STRING:
+                return .strings(try readStrings(attribute: attribute, type: type, space: space, count: count, fail: fail))
+            case H5T_INTEGER, H5T_FLOAT:
+                var values = [Double](repeating: 0, count: count)
+                if count > 0 {
+                    try LibraryCalls.checked(H5Aread(attribute, chdf5_native_double(), &values), or: fail)
+                }
+                return .numbers(values)
+            default:
+                throw .unsupportedType(path: file.path, object: object, type: "a non-string, non-numeric attribute")
             }
-            return .numbers(values)
-        default:
-            throw .unsupportedType(path: file.path, object: object, type: "a non-string, non-numeric attribute")
         }
     }
 
@@ -71,26 +75,30 @@ extension H5Object {
     /// empty `weight_names` as a zero-length float64 array), and Keras's split form for long
     /// lists, where the entries sit in `name0`, `name1`, … Returns nil when none exists.
     public func stringListAttribute(_ name: String) throws(HDF5Error) -> [String]? {
-        if let value = try attribute(name) {
-            return try strings(in: value, attribute: name)
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            if let value = try attribute(name) {
+                return try strings(in: value, attribute: name)
+            }
+            var chunks: [String] = []
+            var index = 0
+            while let value = try attribute("\(name)\(index)") {
+                chunks += try strings(in: value, attribute: "\(name)\(index)")
+                index += 1
+            }
+            return index == 0 ? nil : chunks
         }
-        var chunks: [String] = []
-        var index = 0
-        while let value = try attribute("\(name)\(index)") {
-            chunks += try strings(in: value, attribute: "\(name)\(index)")
-            index += 1
-        }
-        return index == 0 ? nil : chunks
     }
 
     /// Reads a single string attribute, or returns nil when there is none.
     public func stringAttribute(_ name: String) throws(HDF5Error) -> String? {
-        guard let value = try attribute(name) else { return nil }
-        let list = try strings(in: value, attribute: name)
-        guard list.count == 1 else {
-            throw .unsupportedType(path: file.path, object: path + "@" + name, type: "\(list.count) strings where one was expected")
+        return try LibraryCalls.serialized { () throws(HDF5Error) in
+            guard let value = try attribute(name) else { return nil }
+            let list = try strings(in: value, attribute: name)
+            guard list.count == 1 else {
+                throw .unsupportedType(path: file.path, object: path + "@" + name, type: "\(list.count) strings where one was expected")
+            }
+            return list[0]
         }
-        return list[0]
     }
 
     private func strings(in value: H5AttributeValue, attribute name: String) throws(HDF5Error) -> [String] {

@@ -1,4 +1,5 @@
 import CHDF5
+import Foundation
 
 /// One place that talks to libhdf5's error machinery.
 ///
@@ -6,12 +7,20 @@ import CHDF5
 /// negative result into an `HDF5Error` carrying libhdf5's own message. libhdf5's habit of
 /// printing its error stack to stderr is switched off once, before the first call.
 enum LibraryCalls {
-    /// Switches off libhdf5's automatic error printing; evaluated once, lazily.
-    nonisolated(unsafe) private static var silenced: Void = chdf5_silence_error_printing()
+    /// Debian's libhdf5 is built without thread safety, so every call into it holds this lock.
+    private static let lock = NSRecursiveLock()
 
-    /// Makes sure libhdf5 is initialised and silent.
+    /// Runs `body` while holding the libhdf5 lock; every public entry point goes through here.
+    static func serialized<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(Failure) -> Value {
+        lock.lock()
+        defer { lock.unlock() }
+        prepare()
+        return try body()
+    }
+
+    /// Makes sure libhdf5 is initialised and does not print errors itself.
     static func prepare() {
-        _ = silenced
+        chdf5_silence_error_printing()
     }
 
     /// The most specific message on libhdf5's error stack, which is cleared.
