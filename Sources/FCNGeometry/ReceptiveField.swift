@@ -46,6 +46,11 @@ public struct PixelBox: Hashable, Sendable, CustomStringConvertible {
     public var rows: ClosedRange<Int>
     public var columns: ClosedRange<Int>
 
+    public init(rows: ClosedRange<Int>, columns: ClosedRange<Int>) {
+        self.rows = rows
+        self.columns = columns
+    }
+
     public var description: String { "rows \(rows.lowerBound)…\(rows.upperBound), columns \(columns.lowerBound)…\(columns.upperBound)" }
 }
 

@@ -104,14 +104,15 @@ struct KerasArchitecture {
         var names: [String] = []
         for entry in entries {
             let name = entry["name"]?.string ?? entry["config"]?["name"]?.string ?? ""
+            let className = entry["class_name"]?.string ?? "?"
             names.append(name)
             byName[name] = entry
             let sources = inboundNames(entry["inbound_nodes"] ?? .array([]))
             if Set(sources).count > 1 {
-                throw .notAChain(layer: name, reason: "merges \(Set(sources).count) inputs (\(sources.joined(separator: ", ")))")
+                throw .notAChain(layer: name, reason: "(\(className)) merges \(Set(sources).count) branches (\(sources.joined(separator: ", ")))")
             }
             if (entry["inbound_nodes"]?.array?.count ?? 0) > 1 {
-                throw .notAChain(layer: name, reason: "is applied more than once (a shared layer)")
+                throw .notAChain(layer: name, reason: "(\(className)) is applied more than once (a shared layer)")
             }
             inbound[name] = sources
         }
