@@ -38,6 +38,6 @@ let package = Package(
         .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
         .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
-        .testTarget(name: "fcnTests", dependencies: ["_FCNTestSupport"]),
+        .testTarget(name: "fcnTests", dependencies: ["fcn", "_FCNTestSupport"]),
     ]
 )
