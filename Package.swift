@@ -5,7 +5,9 @@ let package = Package(
     name: "FCNKit",
     products: [
         .executable(name: "fcn", targets: ["fcn"]),
-        .library(name: "FCNKit", targets: ["FCNModel", "FCNImport", "FCNGeometry"]),
+        .library(
+            name: "FCNKit",
+            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -16,6 +18,9 @@ let package = Package(
         .systemLibrary(
             name: "CHDF5", pkgConfig: "hdf5",
             providers: [.apt(["libhdf5-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: - Public API
         .target(name: "FCNModel"),
@@ -24,10 +29,13 @@ let package = Package(
             name: "FCNImport",
             dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
+        .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
+        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS"]),
+        .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
-                "FCNModel", "FCNImport", "FCNGeometry",
+                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,0 +1,34 @@
+import FCNModel
+
+/// Why a network could not be run on an input.
+public enum ExecutionError: Error, Equatable, CustomStringConvertible {
+    /// The model was read without weights (an architecture file).
+    case noWeights
+    /// A layer's weights are missing or contain NaN or infinity.
+    case badWeights(layer: String, reason: String)
+    /// The input tensor's shape does not fit the model.
+    case inputShape(found: [Int], expected: String)
+    /// The input contains NaN or infinity.
+    case nonFiniteInput(index: Int)
+    /// The input is smaller than the network's windows allow.
+    case inputTooSmall(ShapeError)
+    /// The input would need more memory than allowed.
+    case tooLarge(what: String, bytes: Int, limit: Int)
+
+    public var description: String {
+        switch self {
+        case .noWeights:
+            return "the model has no weights (was an architecture file given instead of the weights?)"
+        case .badWeights(let layer, let reason):
+            return "layer '\(layer)': \(reason)"
+        case .inputShape(let found, let expected):
+            return "the input has shape (\(found.map(String.init).joined(separator: ", "))) but the model takes \(expected)"
+        case .nonFiniteInput(let index):
+            return "the input contains NaN or infinity (first at flat index \(index))"
+        case .inputTooSmall(let error):
+            return "the input is too small: \(error)"
+        case .tooLarge(let what, let bytes, let limit):
+            return "\(what) would need \(bytes >> 20) MiB, more than the limit of \(limit >> 20) MiB"
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import FCNModel
+
+/// What running a network on one input size takes: every layer's input and output size and
+/// padding, the buffer sizes, and the arithmetic. Worked out once per input size.
+struct ExecutionPlan {
+    struct Step {
+        let input: ActivationShape
+        let output: ActivationShape
+        let padding: EdgePadding
+    }
+
+    /// The most values the patch matrix of a convolution may take at once (32 MiB of floats);
+    /// larger ones are built a band of output rows at a time.
+    static let patchBudget = 8 << 20
+
+    let input: ActivationShape
+    let steps: [Step]
+    /// The size of each of the two activation buffers, in floats.
+    let activationCount: Int
+    /// The size of the patch buffer, in floats.
+    let scratchCount: Int
+    /// Floating-point operations of one run: 2 per multiply-add of convolutions and dense layers.
+    let flops: Double
+
+    init(network: Network, input: ActivationShape) throws(ShapeError) {
+        self.input = input
+        var steps: [Step] = []
+        var current = input
+        var largest = input.elementCount
+        var scratch = 0
+        var flops = 0.0
+        for layer in network.layers {
+            let output = try layer.outputShape(input: current)
+            var padding = EdgePadding(uniform: 0)
+            switch layer.operation {
+            case .convolution(let convolution):
+                padding = Self.padding(convolution.padding, windows: convolution.windows, input: current.spatial)
+                let depth = convolution.kernelSize.height * convolution.kernelSize.width * current.channels
+                let positions = output.spatial.height * output.spatial.width
+                flops += 2 * Double(depth) * Double(convolution.filters) * Double(positions)
+                scratch = max(scratch, min(positions * depth, max(Self.patchBudget, output.spatial.width * depth)))
+            case .pooling(let pooling):
+                padding = Self.padding(pooling.padding, windows: pooling.windows, input: current.spatial)
+            case .dense(let dense):
+                flops += 2 * Double(current.elementCount) * Double(dense.units)
+            default:
+                break
+            }
+            largest = max(largest, output.elementCount)
+            steps.append(Step(input: current, output: output, padding: padding))
+            current = output
+        }
+        self.steps = steps
+        activationCount = largest
+        scratchCount = scratch
+        self.flops = flops
+    }
+
+    private static func padding(_ mode: PaddingMode, windows: (vertical: AxisWindow, horizontal: AxisWindow), input: Size2D) -> EdgePadding {
+        let rows = windows.vertical.padding(inputLength: input.height, mode: mode.vertical)
+        let columns = windows.horizontal.padding(inputLength: input.width, mode: mode.horizontal)
+        return EdgePadding(top: rows.before, bottom: rows.after, left: columns.before, right: columns.after)
+    }
+}
+
+extension ActivationShape {
+    /// The runtime's view of the shape: a vector is a 1×1 map.
+    var mapSize: MapSize { MapSize(height: spatial.height, width: spatial.width, channels: channels) }
+}

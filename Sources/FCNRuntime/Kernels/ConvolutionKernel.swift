@@ -1,0 +1,123 @@
+import COpenBLAS
+import FCNModel
+
+/// A feature map in FCNKit's runtime layout: (height, width, channels), channels fastest.
+struct MapSize: Hashable {
+    var height: Int
+    var width: Int
+    var channels: Int
+    var count: Int { height * width * channels }
+}
+
+/// Convolution as matrix products (HWC layout):
+/// `output (outH·outW, filters) = patches (outH·outW, kh·kw·in) · weights (kh·kw·in, filters)`.
+///
+/// The patch matrix (im2col) is built a band of output rows at a time in `scratch`, so its
+/// size stays bounded whatever the input size. A 1×1, stride-1, unpadded convolution needs no
+/// patches: the input already is that matrix. A product with one row goes to GEMV, which
+/// OpenBLAS runs faster than an N = 1 GEMM. This is where the time goes.
+enum ConvolutionKernel {
+    static func run(
+        _ convolution: Convolution, weights: [Float], bias: [Float]?,
+        input: UnsafePointer<Float>, inputSize: MapSize,
+        output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding,
+        scratch: UnsafeMutablePointer<Float>, scratchCount: Int
+    ) {
+        let depth = convolution.kernelSize.height * convolution.kernelSize.width * inputSize.channels  // K
+        let filters = convolution.filters  // N
+        let isPointwise = convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1)
+            && padding.isZero
+        weights.withUnsafeBufferPointer { weights in
+            if isPointwise {
+                multiply(rows: outputSize.height * outputSize.width, depth: depth, filters: filters,
+                         patches: input, weights: weights.baseAddress!, output: output)
+            } else {
+                let rowsPerBand = max(1, scratchCount / max(1, outputSize.width * depth))
+                var firstRow = 0
+                while firstRow < outputSize.height {
+                    let rows = min(rowsPerBand, outputSize.height - firstRow)
+                    gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: outputSize.width,
+                                  rows: firstRow..<(firstRow + rows), padding: padding, into: scratch)
+                    multiply(rows: rows * outputSize.width, depth: depth, filters: filters, patches: scratch,
+                             weights: weights.baseAddress!, output: output + firstRow * outputSize.width * filters)
+                    firstRow += rows
+                }
+            }
+        }
+        Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
+                       positions: outputSize.height * outputSize.width, channels: filters)
+    }
+
+    /// output (rows, filters) = patches (rows, depth) · weights (depth, filters).
+    static func multiply(rows: Int, depth: Int, filters: Int, patches: UnsafePointer<Float>,
+                         weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
+        if rows == 1 {
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(depth), Int32(filters), 1, weights, Int32(filters),
+                        patches, 1, 0, output, 1)
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(filters), Int32(depth),
+                        1, patches, Int32(depth), weights, Int32(filters), 0, output, Int32(filters))
+        }
+    }
+
+    /// Writes one patch row (kh·kw·in values, in the kernel's (ky, kx, c) order) per output
+    /// position of `rows`, zeros where the window reaches into padding.
+    private static func gatherPatches(
+        _ convolution: Convolution, input: UnsafePointer<Float>, inputSize: MapSize, outputWidth: Int,
+        rows: Range<Int>, padding: EdgePadding, into patches: UnsafeMutablePointer<Float>
+    ) {
+        let (kernelHeight, kernelWidth) = (convolution.kernelSize.height, convolution.kernelSize.width)
+        let (strideY, strideX) = (convolution.strides.height, convolution.strides.width)
+        let (dilationY, dilationX) = (convolution.dilation.height, convolution.dilation.width)
+        let channels = inputSize.channels
+        let depth = kernelHeight * kernelWidth * channels
+        var patch = patches
+        for outputY in rows {
+            for outputX in 0..<outputWidth {
+                let originY = outputY * strideY - padding.top
+                let originX = outputX * strideX - padding.left
+                let lastX = originX + (kernelWidth - 1) * dilationX
+                for kernelY in 0..<kernelHeight {
+                    let inputY = originY + kernelY * dilationY
+                    let target = patch + kernelY * kernelWidth * channels
+                    guard inputY >= 0, inputY < inputSize.height else {
+                        target.update(repeating: 0, count: kernelWidth * channels)
+                        continue
+                    }
+                    let inputRow = input + inputY * inputSize.width * channels
+                    if dilationX == 1, originX >= 0, lastX < inputSize.width {
+                        // The whole kernel row is inside: one contiguous copy.
+                        target.update(from: inputRow + originX * channels, count: kernelWidth * channels)
+                        continue
+                    }
+                    for kernelX in 0..<kernelWidth {
+                        let inputX = originX + kernelX * dilationX
+                        let cell = target + kernelX * channels
+                        if inputX >= 0, inputX < inputSize.width {
+                            cell.update(from: inputRow + inputX * channels, count: channels)
+                        } else {
+                            cell.update(repeating: 0, count: channels)
+                        }
+                    }
+                }
+                patch += depth
+            }
+        }
+    }
+}
+
+/// Adds the bias and applies the activation to (positions, channels) values in place.
+enum Epilogue {
+    static func apply(bias: [Float]?, activation: Activation, to values: UnsafeMutablePointer<Float>,
+                      positions: Int, channels: Int) {
+        if let bias {
+            bias.withUnsafeBufferPointer { bias in
+                for position in 0..<positions {
+                    let row = values + position * channels
+                    for channel in 0..<channels { row[channel] += bias[channel] }
+                }
+            }
+        }
+        ActivationKernel.apply(activation, to: values, positions: positions, channels: channels)
+    }
+}

@@ -1,0 +1,70 @@
+import FCNModel
+
+/// Max and average pooling, global pooling and zero padding on HWC maps.
+enum PoolingKernel {
+    static func pool(_ pooling: Pooling, input: UnsafePointer<Float>, inputSize: MapSize,
+                     output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding) {
+        let channels = inputSize.channels
+        let (poolHeight, poolWidth) = (pooling.poolSize.height, pooling.poolSize.width)
+        // The padded area's far edge: Caffe's average divides by the window clipped to it.
+        let paddedHeight = inputSize.height + padding.bottom
+        let paddedWidth = inputSize.width + padding.right
+        var sums = [Float](repeating: 0, count: channels)
+        for outputY in 0..<outputSize.height {
+            let startY = outputY * pooling.strides.height - padding.top
+            let rows = max(startY, 0)..<min(startY + poolHeight, inputSize.height)
+            for outputX in 0..<outputSize.width {
+                let startX = outputX * pooling.strides.width - padding.left
+                let columns = max(startX, 0)..<min(startX + poolWidth, inputSize.width)
+                let target = output + (outputY * outputSize.width + outputX) * channels
+                let initial: Float = pooling.kind == .max ? -.infinity : 0
+                for channel in 0..<channels { sums[channel] = initial }
+                for y in rows {
+                    for x in columns {
+                        let cell = input + (y * inputSize.width + x) * channels
+                        if pooling.kind == .max {
+                            for channel in 0..<channels { sums[channel] = max(sums[channel], cell[channel]) }
+                        } else {
+                            for channel in 0..<channels { sums[channel] += cell[channel] }
+                        }
+                    }
+                }
+                let inside = rows.count * columns.count
+                if pooling.kind == .max {
+                    for channel in 0..<channels { target[channel] = inside > 0 ? sums[channel] : 0 }
+                } else {
+                    let divisor = pooling.averageCountsPadding
+                        ? (min(startY + poolHeight, paddedHeight) - startY) * (min(startX + poolWidth, paddedWidth) - startX)
+                        : inside
+                    let scale = divisor > 0 ? 1 / Float(divisor) : 0
+                    for channel in 0..<channels { target[channel] = sums[channel] * scale }
+                }
+            }
+        }
+    }
+
+    static func global(_ kind: PoolingKind, input: UnsafePointer<Float>, inputSize: MapSize, output: UnsafeMutablePointer<Float>) {
+        let channels = inputSize.channels
+        let positions = inputSize.height * inputSize.width
+        for channel in 0..<channels { output[channel] = kind == .max ? -.infinity : 0 }
+        for position in 0..<positions {
+            let cell = input + position * channels
+            for channel in 0..<channels {
+                output[channel] = kind == .max ? max(output[channel], cell[channel]) : output[channel] + cell[channel]
+            }
+        }
+        if kind == .average {
+            for channel in 0..<channels { output[channel] /= Float(positions) }
+        }
+    }
+
+    static func zeroPad(_ edges: EdgePadding, input: UnsafePointer<Float>, inputSize: MapSize,
+                        output: UnsafeMutablePointer<Float>, outputSize: MapSize) {
+        output.update(repeating: 0, count: outputSize.count)
+        let rowLength = inputSize.width * inputSize.channels
+        for y in 0..<inputSize.height {
+            let target = output + ((y + edges.top) * outputSize.width + edges.left) * inputSize.channels
+            target.update(from: input + y * rowLength, count: rowLength)
+        }
+    }
+}

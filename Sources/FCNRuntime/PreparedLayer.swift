@@ -1,0 +1,48 @@
+import FCNModel
+
+/// A layer with its weights in the form the kernels use, made once when an executor is built.
+enum PreparedLayer {
+    /// weights: (kh·kw·in, out) row-major, which is the canonical (kh, kw, in, out) kernel as is.
+    case convolution(Convolution, weights: [Float], bias: [Float]?)
+    /// weights: (inputs, units) row-major.
+    case dense(Dense, weights: [Float], bias: [Float]?)
+    case pooling(Pooling)
+    case zeroPadding(EdgePadding)
+    case flatten(FlattenOrder)
+    case activation(Activation)
+    /// y = x · scale + shift per channel.
+    case affine(scale: [Float], shift: [Float])
+    case globalPooling(PoolingKind)
+    /// Dropout and trivial reshapes: nothing to compute.
+    case identity
+
+    /// Prepares `layer`, checking that its weights are present and finite.
+    init(_ layer: Layer, weights: LayerWeights?) throws(ExecutionError) {
+        func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
+            guard let tensor else { return nil }
+            if let index = tensor.values.firstIndex(where: { !$0.isFinite }) {
+                throw .badWeights(layer: layer.name, reason: "its \(role) contains NaN or infinity (at flat index \(index))")
+            }
+            return tensor.values
+        }
+        switch (layer.operation, weights) {
+        case (.convolution(let convolution), .convolution(let kernel, let bias)?):
+            self = .convolution(convolution, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
+        case (.dense(let dense), .dense(let kernel, let bias)?):
+            self = .dense(dense, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
+        case (.batchNormalization(let normalization), .batchNormalization(let gamma, let beta, let mean, let variance)?):
+            let values = try [gamma, beta, mean, variance].map { tensor throws(ExecutionError) in try finite(tensor, "statistics")! }
+            let scale = zip(values[0], values[3]).map { $0 / (($1 + normalization.epsilon).squareRoot()) }
+            let shift = (0..<scale.count).map { values[1][$0] - values[2][$0] * scale[$0] }
+            self = .affine(scale: scale, shift: shift)
+        case (.convolution, _), (.dense, _), (.batchNormalization, _):
+            throw .badWeights(layer: layer.name, reason: "its weights are missing")
+        case (.pooling(let pooling), _): self = .pooling(pooling)
+        case (.zeroPadding(let edges), _): self = .zeroPadding(edges)
+        case (.flatten(let order), _): self = .flatten(order)
+        case (.activation(let activation), _): self = .activation(activation)
+        case (.globalPooling(let kind), _): self = .globalPooling(kind)
+        case (.dropout, _), (.reshape, _): self = .identity
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import FCNModel
+
+/// How a tensor file's shape maps onto a network's input: batch or not, and the spatial size.
+///
+/// channels_last models take (H, W, C) or (N, H, W, C); channels_first and Caffe models take
+/// (C, H, W) or (N, C, H, W). One-channel models also take (H, W) and (N, H, W), as Keras
+/// models declared on 28×28 inputs do.
+struct TensorLayout {
+    let batch: Int
+    let hasBatchAxis: Bool
+    let size: Size2D
+
+    init(inputShape shape: [Int], network: Network) throws(ExecutionError) {
+        let channels = network.inputShape.channels
+        let format = network.dataFormat
+        let expected = format == .channelsLast ? "(H, W, \(channels)) or (N, H, W, \(channels))"
+                                               : "(\(channels), H, W) or (N, \(channels), H, W)"
+        func fail() -> ExecutionError { .inputShape(found: shape, expected: expected) }
+        guard case .featureMap = network.inputShape else {
+            let length = network.inputShape.elementCount
+            guard shape.last == length, (1...2).contains(shape.count) else {
+                throw .inputShape(found: shape, expected: "(\(length)) or (N, \(length))")
+            }
+            (batch, hasBatchAxis, size) = (shape.count == 2 ? shape[0] : 1, shape.count == 2, Size2D(square: 1))
+            return
+        }
+        var dimensions = shape
+        // A one-channel model may be given maps without their channel axis.
+        if channels == 1, dimensions.count == 2 || (dimensions.count == 3 && (format == .channelsLast ? dimensions[2] : dimensions[0]) != 1) {
+            dimensions.insert(1, at: format == .channelsLast ? dimensions.count : dimensions.count - 2)
+        }
+        guard dimensions.count == 3 || dimensions.count == 4 else { throw fail() }
+        hasBatchAxis = dimensions.count == 4
+        batch = hasBatchAxis ? dimensions[0] : 1
+        let sample = Array(dimensions.suffix(3))
+        let (height, width, found) = format == .channelsLast ? (sample[0], sample[1], sample[2]) : (sample[1], sample[2], sample[0])
+        guard found == channels, height > 0, width > 0, batch > 0 else { throw fail() }
+        size = Size2D(height: height, width: width)
+    }
+
+    /// The shape of the result for `output`, in `format`, with a batch axis when the input had one.
+    func outputShape(_ output: ActivationShape, format: DataFormat) -> [Int] {
+        let dimensions = output.dimensions(in: format)
+        return hasBatchAxis ? [batch] + dimensions : dimensions
+    }
+}
