@@ -7,7 +7,7 @@ let package = Package(
         .executable(name: "fcn", targets: ["fcn"]),
         .library(
             name: "FCNKit",
-            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert"]),
+            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -32,10 +32,11 @@ let package = Package(
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
+        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
-                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert",
+                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

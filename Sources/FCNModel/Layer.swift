@@ -7,9 +7,9 @@ public struct Layer: Hashable, Sendable {
     public var name: String
     /// The class name the source file gave, such as `Convolution2D` or `InnerProduct`.
     public var sourceClass: String
-    public var operation: Operation
+    public var operation: LayerOperation
 
-    public init(name: String, sourceClass: String, operation: Operation) {
+    public init(name: String, sourceClass: String, operation: LayerOperation) {
         self.name = name
         self.sourceClass = sourceClass
         self.operation = operation
@@ -17,7 +17,7 @@ public struct Layer: Hashable, Sendable {
 }
 
 /// What a layer computes.
-public enum Operation: Hashable, Sendable {
+public enum LayerOperation: Hashable, Sendable {
     case convolution(Convolution)
     case dense(Dense)
     case pooling(Pooling)

@@ -101,7 +101,7 @@ struct InspectionReport: Encodable {
     }
 }
 
-extension Operation {
+extension LayerOperation {
     /// The activation a convolution or dense layer applies itself, or an activation layer's.
     var fusedActivation: Activation? {
         switch self {

@@ -779,7 +779,7 @@ def infer_shapes(ir: list[dict], input_shape_nchw: list[int]) -> list[tuple]:
 # --------------------------------------------------------------------------------------------
 # Writers for the old on-disk formats (h5py, reproducing the real files' layout)
 #
-# Shared facts (see /work/shared/realmodels/CATALOG.md): superblock v0, symbol-table groups,
+# Shared facts (see ../shared/realmodels/CATALOG.md): superblock v0, symbol-table groups,
 # contiguous little-endian float32 datasets; layer_names/weight_names are fixed-length |S arrays
 # (NULLPAD) in Keras 1/2, an empty weight_names is a zero-length float64 array; keras_version,
 # backend, model_config, training_config are scalar variable-length ASCII strings.
@@ -1796,14 +1796,16 @@ def bad_inputs() -> list[dict]:
         if layer_cfg["class_name"] == "InputLayer":
             layer_cfg["config"]["batch_shape"] = list(shape)
             continue
+        layer = keras.layers.deserialize(layer_cfg)  # built at 28x28 from its own build_config
         if "build_config" in layer_cfg:
             layer_cfg["build_config"]["input_shape"] = list(shape)
-        layer = keras.layers.deserialize(layer_cfg)
+        if layer_cfg["class_name"] == "Flatten":
+            flat = tuple(layer.compute_output_shape(shape))[1]
         shape = tuple(layer.compute_output_shape(shape))  # symbolic: nothing is allocated
     write_json(bad / "absurd_shape.json", absurd)
     add(MODELS / "k3_lenet.weights.h5", bad / "absurd_shape.json", "absurd-input-shape", ["1000000000"],
-        "k3_lenet with a 1000000000x1000000000x1 input (build shapes updated to match; the flattened "
-        "vector has 999999984000000144 elements): must fail cleanly, no overflow or huge allocation.")
+        f"k3_lenet with a 1000000000x1000000000x1 input (build shapes updated to match; the flattened "
+        f"vector has {flat} elements): must fail cleanly, no overflow or huge allocation.")
 
     # Keras 2 JSON (to_json vocabulary) for k2_weights.h5 with every layer renamed
     doc = load_arch(MODELS / "k2_weights.yaml")

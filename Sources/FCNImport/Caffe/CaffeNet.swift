@@ -64,7 +64,7 @@ struct CaffeNet {
     /// The FCNKit layers for one Caffe layer: one, or two for an InnerProduct on a feature
     /// map (Caffe flattens implicitly; FCNKit makes that an explicit Flatten).
     private static func translate(_ entry: ConfigValue, name: String, type: String, previous: [Layer]) throws(ImportError) -> [Layer] {
-        func layer(_ operation: Operation) -> Layer { Layer(name: name, sourceClass: type, operation: operation) }
+        func layer(_ operation: LayerOperation) -> Layer { Layer(name: name, sourceClass: type, operation: operation) }
         func unsupported(_ setting: String) -> ImportError {
             .unsupportedSetting(layer: name, className: type, setting: "\(setting) is not supported")
         }

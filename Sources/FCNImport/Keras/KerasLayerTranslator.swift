@@ -16,7 +16,7 @@ struct KerasLayerTranslator {
     func translate(_ layer: KerasLayerConfig) throws(ImportError) -> Layer {
         let config = layer.config
         let reader = SettingReader(layer: layer)
-        let operation: Operation
+        let operation: LayerOperation
         switch layer.className {
         case "Conv2D", "Convolution2D", "AtrousConvolution2D":
             try reader.requireDataFormat(dataFormat)

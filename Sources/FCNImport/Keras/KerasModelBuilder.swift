@@ -58,7 +58,7 @@ struct KerasModelBuilder {
         let shape: [Int]
     }
 
-    private func expectedShapes(of operation: Operation, input: ActivationShape) -> [ExpectedWeight] {
+    private func expectedShapes(of operation: LayerOperation, input: ActivationShape) -> [ExpectedWeight] {
         switch operation {
         case .convolution(let convolution):
             let kernel = ExpectedWeight(role: "kernel", shape: [convolution.kernelSize.height, convolution.kernelSize.width,
@@ -100,7 +100,7 @@ struct KerasModelBuilder {
         return isKernel && flipKernels ? WeightLayouts.flippedHWIO(tensor) : tensor
     }
 
-    private func assemble(_ operation: Operation, tensors: [Tensor], channels: Int) -> LayerWeights {
+    private func assemble(_ operation: LayerOperation, tensors: [Tensor], channels: Int) -> LayerWeights {
         switch operation {
         case .convolution:
             return .convolution(kernel: tensors[0], bias: tensors.count > 1 ? tensors[1] : nil)

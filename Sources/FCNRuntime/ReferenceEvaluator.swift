@@ -1,0 +1,182 @@
+import FCNModel
+import Foundation
+
+/// A plain evaluation of one output cell of a fully convolutional network: direct loops, no
+/// BLAS, no patch matrices, only the cells the chosen output depends on (its cone).
+///
+/// It shares nothing with `Executor` but the window arithmetic, so agreement between the two
+/// is evidence that the fast path is right, including at padded borders.
+public struct ReferenceEvaluator {
+    /// A rectangle of a feature map: rows × columns × channels values in HWC order.
+    private struct Region {
+        var rows: Range<Int>
+        var columns: Range<Int>
+        var channels: Int
+        var values: [Float]
+
+        func value(_ y: Int, _ x: Int, _ channel: Int) -> Float {
+            values[((y - rows.lowerBound) * columns.count + (x - columns.lowerBound)) * channels + channel]
+        }
+    }
+
+    public let network: Network
+    private let weights: [String: LayerWeights]
+
+    /// - Throws: `ExecutionError.noWeights` without weights.
+    public init(model: Model) throws(ExecutionError) {
+        guard let weights = model.weights else { throw .noWeights }
+        network = model.network
+        self.weights = weights
+    }
+
+    /// The values of output cell (`row`, `column`) for `input`, an (H, W, C) image in HWC order.
+    ///
+    /// - Precondition: the network has only convolution, pooling, zero padding, activation,
+    ///   batch normalisation and dropout layers (a converted network), and the cell exists.
+    public func cell(row: Int, column: Int, input: [Float], size: Size2D) throws(ExecutionError) -> [Float] {
+        let plan: ExecutionPlan
+        do { plan = try ExecutionPlan(network: network, input: network.inputShape(resizedTo: size)) } catch {
+            throw .inputTooSmall(error)
+        }
+        // Backwards: which rows and columns each layer must produce.
+        var needed: [(rows: Range<Int>, columns: Range<Int>)] = Array(repeating: (0..<0, 0..<0), count: network.layers.count)
+        var rows = row..<(row + 1)
+        var columns = column..<(column + 1)
+        for index in network.layers.indices.reversed() {
+            needed[index] = (rows, columns)
+            let step = plan.steps[index]
+            let (window, before) = Self.window(of: network.layers[index].operation, step: step)
+            rows = Self.inputRange(rows, window.vertical, padding: before.top, limit: step.input.spatial.height)
+            columns = Self.inputRange(columns, window.horizontal, padding: before.left, limit: step.input.spatial.width)
+        }
+        let channels = network.inputShape.channels
+        var region = Region(rows: rows, columns: columns, channels: channels, values: [])
+        region.values.reserveCapacity(rows.count * columns.count * channels)
+        for y in rows {
+            let start = (y * size.width + columns.lowerBound) * channels
+            region.values += input[start..<(start + columns.count * channels)]
+        }
+        // Forwards, over the cone only.
+        for (index, layer) in network.layers.enumerated() {
+            region = try apply(layer, to: region, step: plan.steps[index], rows: needed[index].rows, columns: needed[index].columns)
+        }
+        return region.values
+    }
+
+    private static func window(of operation: LayerOperation, step: ExecutionPlan.Step) -> ((vertical: AxisWindow, horizontal: AxisWindow), EdgePadding) {
+        switch operation {
+        case .convolution(let convolution): return (convolution.windows, step.padding)
+        case .pooling(let pooling): return (pooling.windows, step.padding)
+        case .zeroPadding(let edges):
+            return ((AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1)), edges)
+        default:
+            return ((AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1)), EdgePadding(uniform: 0))
+        }
+    }
+
+    /// The input cells that outputs `range` read, clipped to the input.
+    private static func inputRange(_ range: Range<Int>, _ window: AxisWindow, padding: Int, limit: Int) -> Range<Int> {
+        let first = range.lowerBound * window.stride - padding
+        let last = (range.upperBound - 1) * window.stride - padding + window.effectiveKernel - 1
+        return max(first, 0)..<min(last + 1, limit)
+    }
+
+    private func apply(_ layer: Layer, to input: Region, step: ExecutionPlan.Step, rows: Range<Int>, columns: Range<Int>) throws(ExecutionError) -> Region {
+        let inputHeight = step.input.spatial.height
+        let inputWidth = step.input.spatial.width
+        func inside(_ y: Int, _ x: Int) -> Bool { y >= 0 && y < inputHeight && x >= 0 && x < inputWidth }
+        var output = Region(rows: rows, columns: columns, channels: step.output.channels, values: [])
+        output.values.reserveCapacity(rows.count * columns.count * output.channels)
+        switch layer.operation {
+        case .convolution(let convolution):
+            guard case .convolution(let kernel, let bias)? = weights[layer.name] else {
+                throw .badWeights(layer: layer.name, reason: "its weights are missing")
+            }
+            let (kernelHeight, kernelWidth) = (convolution.kernelSize.height, convolution.kernelSize.width)
+            let function = ActivationKernel.scalarFunction(convolution.activation)
+            for y in rows {
+                for x in columns {
+                    var cell = [Float](repeating: 0, count: convolution.filters)
+                    for filter in 0..<convolution.filters {
+                        var sum = Double(bias?.values[filter] ?? 0)
+                        for ky in 0..<kernelHeight {
+                            for kx in 0..<kernelWidth {
+                                let sourceY = y * convolution.strides.height - step.padding.top + ky * convolution.dilation.height
+                                let sourceX = x * convolution.strides.width - step.padding.left + kx * convolution.dilation.width
+                                guard inside(sourceY, sourceX) else { continue }
+                                for channel in 0..<input.channels {
+                                    let tap = ((ky * kernelWidth + kx) * input.channels + channel) * convolution.filters + filter
+                                    sum += Double(input.value(sourceY, sourceX, channel)) * Double(kernel.values[tap])
+                                }
+                            }
+                        }
+                        cell[filter] = Float(sum)
+                    }
+                    output.values += finish(cell, convolution.activation, function)
+                }
+            }
+        case .pooling(let pooling):
+            for y in rows {
+                for x in columns {
+                    let startY = y * pooling.strides.height - step.padding.top
+                    let startX = x * pooling.strides.width - step.padding.left
+                    for channel in 0..<input.channels {
+                        var values: [Float] = []
+                        for sourceY in startY..<(startY + pooling.poolSize.height) {
+                            for sourceX in startX..<(startX + pooling.poolSize.width) where inside(sourceY, sourceX) {
+                                values.append(input.value(sourceY, sourceX, channel))
+                            }
+                        }
+                        if pooling.kind == .max {
+                            output.values.append(values.max() ?? 0)
+                        } else {
+                            let divisor = pooling.averageCountsPadding
+                                ? (min(startY + pooling.poolSize.height, inputHeight + step.padding.bottom) - startY)
+                                    * (min(startX + pooling.poolSize.width, inputWidth + step.padding.right) - startX)
+                                : values.count
+                            output.values.append(values.reduce(0, +) / Float(max(divisor, 1)))
+                        }
+                    }
+                }
+            }
+        case .zeroPadding(let edges):
+            for y in rows {
+                for x in columns {
+                    for channel in 0..<input.channels {
+                        let (sourceY, sourceX) = (y - edges.top, x - edges.left)
+                        output.values.append(inside(sourceY, sourceX) ? input.value(sourceY, sourceX, channel) : 0)
+                    }
+                }
+            }
+        case .activation(let activation):
+            let function = ActivationKernel.scalarFunction(activation)
+            for position in 0..<(rows.count * columns.count) {
+                let cell = Array(input.values[(position * input.channels)..<((position + 1) * input.channels)])
+                output.values += finish(cell, activation, function)
+            }
+        case .batchNormalization(let normalization):
+            guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = weights[layer.name] else {
+                throw .badWeights(layer: layer.name, reason: "its weights are missing")
+            }
+            for (index, value) in input.values.enumerated() {
+                let channel = index % input.channels
+                output.values.append((value - mean.values[channel]) / (variance.values[channel] + normalization.epsilon).squareRoot()
+                                     * gamma.values[channel] + beta.values[channel])
+            }
+        case .dropout:
+            return input
+        default:
+            throw .badWeights(layer: layer.name, reason: "the reference evaluator runs converted networks only, not \(layer.operation.kind)")
+        }
+        return output
+    }
+
+    /// Applies an activation to one cell's channels (softmax needs them all).
+    private func finish(_ cell: [Float], _ activation: Activation, _ function: (Float) -> Float) -> [Float] {
+        guard activation == .softmax else { return cell.map(function) }
+        let largest = cell.max() ?? 0
+        let exponentials = cell.map { Double($0 - largest) }.map { Foundation.exp($0) }
+        let sum = exponentials.reduce(0, +)
+        return exponentials.map { Float($0 / sum) }
+    }
+}

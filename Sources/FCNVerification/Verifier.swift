@@ -1,0 +1,157 @@
+import FCNConvert
+import FCNGeometry
+import FCNModel
+import FCNRuntime
+
+/// How closely two sets of numbers agree.
+public struct Agreement: Sendable {
+    /// The largest absolute difference.
+    public let maximumAbsoluteError: Float
+    /// `maximumAbsoluteError` divided by the largest magnitude in the reference.
+    public let relativeError: Float
+    /// How many values were compared.
+    public let count: Int
+
+    init(actual: [Float], reference: [Float]) {
+        precondition(actual.count == reference.count, "compared arrays differ in length")
+        var largestError: Float = 0
+        var largestReference: Float = 0
+        for (value, expected) in zip(actual, reference) {
+            largestError = max(largestError, abs(value - expected))
+            largestReference = max(largestReference, abs(expected))
+        }
+        maximumAbsoluteError = largestError
+        relativeError = largestReference > 0 ? largestError / largestReference : largestError
+        count = actual.count
+    }
+}
+
+/// The outcome of `Verifier.verify`.
+public struct VerificationReport: Sendable {
+    /// The classifier's input size and the larger size the grid was checked on.
+    public let classifierSize: Size2D
+    public let largeSize: Size2D
+    public let grid: Size2D
+    /// (a) The FCN at the classifier's size against the classifier.
+    public let atClassifierSize: Agreement
+    /// (b) Sampled cells of the large grid, (row, column), corners first.
+    public let cells: [(row: Int, column: Int)]
+    /// Whether no layer pads: then (b) compares against the classifier on each cell's crop.
+    public let neverPads: Bool
+    /// (b) The sampled cells against the classifier on their crops (never pads) or against an
+    /// independent plain evaluation of the FCN (pads).
+    public let sampledCells: Agreement
+    /// For nets that pad: the sampled cells against the classifier on zero-filled crops; the
+    /// effect of real context where the classifier saw zeros. Information, not a check.
+    public let contextEffect: Agreement?
+    public let tolerance: Float
+
+    /// Whether both checks are within the tolerance.
+    public var passed: Bool { atClassifierSize.relativeError <= tolerance && sampledCells.relativeError <= tolerance }
+}
+
+/// Proves a converted network equal to its classifier: (a) on the classifier's own input
+/// size it gives the classifier's output; (b) each sampled cell of a larger grid is what the
+/// classifier says about the crop behind it, or, where layers pad, what a plain independent
+/// evaluation of the FCN gives.
+public struct Verifier {
+    public let classifier: Model
+    public let converted: Model
+    private let classifierRunner: Executor
+    private let convertedRunner: Executor
+
+    public init(classifier: Model, options: ConversionOptions = ConversionOptions(), threads: Int? = nil) throws {
+        self.classifier = classifier
+        converted = try Convolutionalizer.convert(classifier, options: options)
+        classifierRunner = try Executor(model: classifier, threads: threads)
+        convertedRunner = try Executor(model: converted, threads: threads)
+    }
+
+    /// Runs both checks on random inputs drawn from `seed`.
+    ///
+    /// - Parameters:
+    ///   - largeSize: the input for check (b); default twice the classifier's size plus 3.
+    ///   - samples: how many cells to check, the four corners included.
+    public func verify(largeSize: Size2D? = nil, samples: Int = 16, tolerance: Float = 1e-4, seed: UInt64 = 1) throws -> VerificationReport {
+        let network = classifier.network
+        let small = network.inputShape.spatial
+        let large = largeSize ?? Size2D(height: small.height * 2 + 3, width: small.width * 2 + 3)
+        var random = SeededRandom(seed: seed)
+        let channels = network.inputShape.channels
+
+        // (a) At the classifier's size.
+        let image = random.image(small, channels: channels)
+        let expected = try classifierRunner.run(image.framework(network.dataFormat)).values
+        let atSize = try convertedRunner.run(image.framework(network.dataFormat)).values
+        let atClassifierSize = Agreement(actual: atSize, reference: expected)
+
+        // (b) On a larger input.
+        let largeImage = random.image(large, channels: channels)
+        let gridTensor = try convertedRunner.run(largeImage.framework(network.dataFormat))
+        let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
+        let geometry = try NetworkGeometry(network: network, inputSize: large)
+        let fcnGeometry = try NetworkGeometry(network: converted.network, inputSize: large)
+        let grid = gridImage.size
+        let cells = Self.sample(grid: grid, count: samples, random: &random)
+        var actual: [Float] = []
+        var onCrops: [Float] = []
+        var reference: [Float] = []
+        let evaluator = fcnGeometry.neverPads ? nil : try ReferenceEvaluator(model: converted)
+        for (row, column) in cells {
+            actual += gridImage.cell(row: row, column: column)
+            guard let box = geometry.box(row: row, column: column) else { continue }
+            let crop = largeImage.crop(top: box.rows.lowerBound, left: box.columns.lowerBound, size: small)
+            onCrops += try classifierRunner.run(crop.framework(network.dataFormat)).values
+            if let evaluator {
+                reference += try evaluator.cell(row: row, column: column, input: largeImage.values, size: large)
+            }
+        }
+        let neverPads = fcnGeometry.neverPads
+        return VerificationReport(
+            classifierSize: small, largeSize: large, grid: grid, atClassifierSize: atClassifierSize, cells: cells,
+            neverPads: neverPads,
+            sampledCells: Agreement(actual: actual, reference: neverPads ? onCrops : reference),
+            contextEffect: neverPads ? nil : Agreement(actual: actual, reference: onCrops),
+            tolerance: tolerance)
+    }
+
+    /// The four corners, then distinct random cells, `count` in all (or every cell of a small grid).
+    static func sample(grid: Size2D, count: Int, random: inout SeededRandom) -> [(row: Int, column: Int)] {
+        let total = grid.height * grid.width
+        var chosen: [Int] = []
+        for corner in [0, grid.width - 1, (grid.height - 1) * grid.width, total - 1] where !chosen.contains(corner) {
+            chosen.append(corner)
+        }
+        if count >= total {
+            chosen += (0..<total).filter { !chosen.contains($0) }
+        }
+        while chosen.count < min(count, total) {
+            let candidate = Int(random.next() % UInt64(total))
+            if !chosen.contains(candidate) { chosen.append(candidate) }
+        }
+        return chosen.prefix(max(count, min(4, total))).map { ($0 / grid.width, $0 % grid.width) }
+    }
+}
+
+/// A small, seeded pseudo-random generator (SplitMix64), so that checks are repeatable.
+struct SeededRandom {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
+    }
+
+    /// A uniform value in [0, 1).
+    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+
+    /// An image of uniform values in [0, 1).
+    mutating func image(_ size: Size2D, channels: Int) -> MapImage {
+        MapImage(size: size, channels: channels, values: (0..<(size.height * size.width * channels)).map { _ in unit() })
+    }
+}

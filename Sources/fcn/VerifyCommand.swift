@@ -1,0 +1,89 @@
+import ArgumentParser
+import FCNConvert
+import FCNModel
+import FCNVerification
+import Foundation
+
+/// `fcn verify`: proves the converted network equal to the classifier.
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Check that the fully convolutional form of a model equals the classifier.",
+        discussion: """
+            (a) On the classifier's own input size the converted net must give the classifier's output. \
+            (b) On a larger input, each sampled cell (corners included) must equal the classifier run on \
+            the crop behind it. Where a layer pads, the FCN sees real image around a crop where the \
+            classifier saw zeros, so there (b) compares against a plain, independent evaluation of the \
+            FCN and prints the classifier difference as information. Inputs are seeded random values in [0, 1).
+            """)
+
+    @OptionGroup var modelArguments: ModelArguments
+    @OptionGroup var conversion: ConversionArguments
+    @OptionGroup var threading: ThreadingArguments
+
+    @Option(help: "The larger input size for check (b) (default: twice the classifier's size plus 3).")
+    var input: Size2D?
+
+    @Option(help: "How many cells of the grid to check, the four corners included.")
+    var samples = 16
+
+    @Option(help: "The largest error allowed, relative to the largest reference magnitude.")
+    var tolerance: Float = 1e-4
+
+    @Option(help: "The seed of the random inputs.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        guard samples >= 1 else { throw ValidationError("--samples must be at least 1.") }
+        guard tolerance > 0 else { throw ValidationError("--tolerance must be positive.") }
+    }
+
+    func run() throws {
+        let model = try modelArguments.load()
+        let verifier = try Verifier(classifier: model, options: conversion.options, threads: threading.threads)
+        let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
+        let small = report.classifierSize
+        print("Model: \(model.source.path) (\(model.source.format))")
+        print("(a) at the classifier's size \(small): FCN vs classifier: \(describe(report.atClassifierSize))")
+        print("(b) at \(report.largeSize): grid \(report.grid), \(report.cells.count) sampled cells (corners included)")
+        if let context = report.contextEffect {
+            print("    the network pads, so cells near the border see real image where the classifier saw zeros;")
+            print("    context effect (FCN cell vs classifier on its zero-filled crop, information): "
+                  + "max abs \(format(context.maximumAbsoluteError)), relative \(format(context.relativeError))")
+            print("    FCN cell vs independent plain evaluation: \(describe(report.sampledCells))")
+        } else {
+            print("    the network never pads: FCN cell vs classifier on the crop behind it: \(describe(report.sampledCells))")
+        }
+        guard report.passed else {
+            throw VerificationFailure(tolerance: tolerance)
+        }
+        print("Verified: the fully convolutional form equals the classifier within \(format(tolerance)).")
+    }
+
+    private func describe(_ agreement: Agreement) -> String {
+        let verdict = agreement.relativeError <= tolerance ? "ok" : "FAILED"
+        return "max abs \(format(agreement.maximumAbsoluteError)), relative \(format(agreement.relativeError)) "
+            + "over \(agreement.count) values: \(verdict)"
+    }
+
+    private func format(_ value: Float) -> String { String(format: "%.2e", Double(value)) }
+}
+
+/// The error `fcn verify` exits with when a check is above the tolerance.
+struct VerificationFailure: Error, CustomStringConvertible {
+    let tolerance: Float
+    var description: String { "verification failed: an error is above the tolerance \(tolerance) (see the lines above)" }
+}
+
+/// `--gap` and `--no-fold-bn`, shared by the commands that convert.
+struct ConversionArguments: ParsableArguments {
+    @Option(help: "Global pooling before Dense: 'window' (an average over the training-size window; each cell equals the classifier on its crop) or 'cam' (per-location scores, a class activation map).")
+    var gap: GlobalPoolingConversion = .window
+
+    @Flag(help: "Keep BatchNormalization layers instead of folding them into the convolution before them.")
+    var noFoldBn = false
+
+    var options: ConversionOptions { ConversionOptions(globalPooling: gap, foldBatchNormalization: !noFoldBn) }
+}
+
+extension GlobalPoolingConversion: ExpressibleByArgument {}
