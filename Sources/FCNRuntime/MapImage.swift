@@ -1,20 +1,21 @@
 import FCNModel
 
-/// A feature map or image held in HWC order, for cropping and for reading cells.
-struct MapImage {
-    let size: Size2D
-    let channels: Int
+/// A feature map or image held in HWC order, for cropping, reading cells, and converting to
+/// and from the tensors a model takes and gives.
+public struct MapImage: Sendable {
+    public let size: Size2D
+    public let channels: Int
     /// (height, width, channels), channels fastest.
-    let values: [Float]
+    public let values: [Float]
 
-    init(size: Size2D, channels: Int, values: [Float]) {
+    public init(size: Size2D, channels: Int, values: [Float]) {
         self.size = size
         self.channels = channels
         self.values = values
     }
 
     /// Reads a (1, H, W, C) or (1, C, H, W) network output.
-    init(framework tensor: Tensor, format: DataFormat) {
+    public init(framework tensor: Tensor, format: DataFormat) {
         let dimensions = Array(tensor.shape.suffix(3))
         if format == .channelsLast {
             self.init(size: Size2D(height: dimensions[0], width: dimensions[1]), channels: dimensions[2], values: tensor.values)
@@ -31,13 +32,13 @@ struct MapImage {
     }
 
     /// The channels of cell (`row`, `column`).
-    func cell(row: Int, column: Int) -> [Float] {
+    public func cell(row: Int, column: Int) -> [Float] {
         let start = (row * size.width + column) * channels
         return Array(values[start..<(start + channels)])
     }
 
     /// The `size` window whose top-left pixel is (`top`, `left`), zeros outside the image.
-    func crop(top: Int, left: Int, size cropSize: Size2D) -> MapImage {
+    public func crop(top: Int, left: Int, size cropSize: Size2D) -> MapImage {
         var result = [Float](repeating: 0, count: cropSize.height * cropSize.width * channels)
         for y in 0..<cropSize.height where (0..<size.height).contains(top + y) {
             for x in 0..<cropSize.width where (0..<size.width).contains(left + x) {
@@ -50,7 +51,7 @@ struct MapImage {
     }
 
     /// The image as a batch-of-one tensor in `format`: (1, H, W, C) or (1, C, H, W).
-    func framework(_ format: DataFormat) -> Tensor {
+    public func framework(_ format: DataFormat) -> Tensor {
         guard format == .channelsFirst else {
             return Tensor(shape: [1, size.height, size.width, channels], values: values)
         }

@@ -1,0 +1,146 @@
+import ArgumentParser
+import FCNConvert
+import FCNGeometry
+import FCNModel
+import FCNRuntime
+import Foundation
+
+/// `fcn bench`: how fast the fully convolutional form runs, and how much faster it is than
+/// classifying every crop.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the fully convolutional form of a model on one input size.",
+        discussion: """
+            Prints the median time over --runs runs after one warm-up run, GFLOP/s (convolution FLOPs \
+            2·Cin·Cout·k·k·Hout·Wout, and 2·in·out for dense layers), and the process's peak memory. \
+            --patchwise also times the classifier on the crop behind every grid cell.
+            """)
+
+    @OptionGroup var modelArguments: ModelArguments
+    @OptionGroup var conversion: ConversionArguments
+    @OptionGroup var threading: ThreadingArguments
+
+    @Option(help: "The input size (HxW).")
+    var input: Size2D
+
+    @Option(help: "Timed runs after the warm-up.")
+    var runs = 10
+
+    @Flag(help: "Also time the classifier on every crop and print the FCN's speed-up over it.")
+    var patchwise = false
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard (1...10_000).contains(runs) else { throw ValidationError("--runs must be between 1 and 10000.") }
+    }
+
+    func run() throws {
+        let model = try modelArguments.load()
+        let converted = try Convolutionalizer.convert(model, options: conversion.options)
+        let executor = try Executor(model: converted, threads: threading.threads)
+        var random = SystemRandomNumberGenerator()
+        let channels = model.network.inputShape.channels
+        let image = MapImage(size: input, channels: channels,
+                             values: (0..<(input.height * input.width * channels)).map { _ in Float.random(in: 0..<1, using: &random) })
+        let tensor = image.framework(model.network.dataFormat)
+        let output = try executor.outputShape(inputSize: input)
+        let flops = try executor.flops(inputSize: input)
+        _ = try executor.run(tensor)
+        var times: [Double] = []
+        for _ in 0..<runs {
+            times.append(try Stopwatch.milliseconds { _ = try executor.run(tensor) })
+        }
+        let median = times.sorted()[times.count / 2]
+        let patchwiseResult = patchwise ? try timePatchwise(model: model, image: image, grid: output.spatial) : nil
+        let result = BenchResult(
+            model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
+            threads: threading.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
+            medianMs: median, minMs: times.min() ?? median, flop: flops, gflops: flops / median / 1e6,
+            peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
+                BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
+                                      speedup: $0.total / median)
+            })
+        if json {
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        } else {
+            print(result.text)
+        }
+    }
+
+    /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
+    private func timePatchwise(model: Model, image: MapImage, grid: Size2D) throws -> (crops: Int, total: Double) {
+        let classifier = try Executor(model: model, threads: threading.threads)
+        let geometry = try NetworkGeometry(network: model.network, inputSize: input)
+        let size = model.network.inputShape.spatial
+        let crops = (0..<grid.height).flatMap { row in (0..<grid.width).map { (row, $0) } }.compactMap { cell in
+            geometry.box(row: cell.0, column: cell.1).map {
+                image.crop(top: $0.rows.lowerBound, left: $0.columns.lowerBound, size: size).framework(model.network.dataFormat)
+            }
+        }
+        _ = try classifier.run(crops[0])
+        let total = try Stopwatch.milliseconds { for crop in crops { _ = try classifier.run(crop) } }
+        return (crops.count, total)
+    }
+}
+
+/// What `fcn bench` measured; its JSON keys are stable.
+struct BenchResult: Encodable {
+    struct Patchwise: Encodable {
+        let crops: Int
+        let totalMs: Double
+        let perCropMs: Double
+        let speedup: Double
+    }
+
+    let model: String
+    let input: [Int]
+    let grid: [Int]
+    let threads: Int
+    let runs: Int
+    let medianMs: Double
+    let minMs: Double
+    let flop: Double
+    let gflops: Double
+    let peakMemoryBytes: Int
+    let patchwise: Patchwise?
+
+    var text: String {
+        var lines = [
+            "Model: \(model)",
+            "Input \(input[0])×\(input[1]) → grid \(grid[0])×\(grid[1]), \(threads) thread\(threads == 1 ? "" : "s"), \(runs) runs",
+            String(format: "Median %.2f ms (min %.2f ms), %.2f GFLOP, %.1f GFLOP/s", medianMs, minMs, flop / 1e9, gflops),
+            "Peak memory: \(peakMemoryBytes >> 20) MiB",
+        ]
+        if let patchwise {
+            lines.append(String(format: "Patchwise: %d crops in %.1f ms (%.2f ms each); the FCN is %.1f× faster",
+                                patchwise.crops, patchwise.totalMs, patchwise.perCropMs, patchwise.speedup))
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Wall-clock timing.
+enum Stopwatch {
+    static func milliseconds(_ body: () throws -> Void) rethrows -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+}
+
+/// The process's peak resident memory, from Linux's `/proc/self/status` (VmHWM).
+enum PeakMemory {
+    static func bytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+        else { return 0 }
+        let kilobytes = line.split(separator: " ").compactMap { Int($0) }.first ?? 0
+        return kilobytes * 1024
+    }
+}
