@@ -47,6 +47,10 @@ let package = Package(
         .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
         .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNRuntimeTests",
+            dependencies: ["FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNVerification", "_FCNTestSupport"]),
+        .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(name: "fcnTests", dependencies: ["fcn", "_FCNTestSupport"]),
     ]
 )

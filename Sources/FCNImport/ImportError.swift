@@ -21,7 +21,7 @@ public enum ImportError: Error, CustomStringConvertible {
     /// The weights file lacks the weights of a layer.
     case missingWeights(layer: String, path: String, reason: String)
     /// A weight's stored shape differs from what the architecture implies.
-    case weightShapeMismatch(layer: String, weight: String, expected: [Int], found: [Int])
+    case weightShapeMismatch(layer: String, className: String, weight: String, expected: [Int], found: [Int])
     /// A size in the configuration is zero, negative or beyond FCNKit's limits.
     case absurdShape(what: String, value: String, limit: String)
     /// The layers' shapes do not fit together.
@@ -49,8 +49,8 @@ public enum ImportError: Error, CustomStringConvertible {
             return "layer '\(layer)' \(reason); FCNKit reads networks whose layers form a single chain"
         case .missingWeights(let layer, let path, let reason):
             return "\(path): no weights for layer '\(layer)': \(reason)"
-        case .weightShapeMismatch(let layer, let weight, let expected, let found):
-            return "layer '\(layer)': the architecture implies \(weight) of shape \(Self.format(expected)) "
+        case .weightShapeMismatch(let layer, let className, let weight, let expected, let found):
+            return "layer '\(layer)' (\(className)): the architecture implies \(weight) of shape \(Self.format(expected)) "
                 + "but the weights file has \(Self.format(found))"
         case .absurdShape(let what, let value, let limit):
             return "\(what) is \(value), outside what FCNKit accepts (\(limit))"

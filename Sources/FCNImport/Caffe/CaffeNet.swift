@@ -178,13 +178,13 @@ struct CaffeNet {
             switch layer.operation {
             case .convolution(let convolution):
                 let expected = [convolution.filters, input.channels, convolution.kernelSize.height, convolution.kernelSize.width]
-                try check(blobs, layer: layer.name, kernel: expected, bias: convolution.useBias ? convolution.filters : nil)
+                try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: convolution.useBias ? convolution.filters : nil)
                 result[layer.name] = .convolution(
                     kernel: WeightLayouts.hwioFromOIHW(blobs[0].values, shape: expected, flip: false),
                     bias: convolution.useBias ? Tensor(shape: [convolution.filters], values: blobs[1].values) : nil)
             case .dense(let dense):
                 let expected = [dense.units, input.elementCount]
-                try check(blobs, layer: layer.name, kernel: expected, bias: dense.useBias ? dense.units : nil)
+                try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: dense.useBias ? dense.units : nil)
                 result[layer.name] = .dense(
                     kernel: WeightLayouts.transposed(blobs[0].values, rows: dense.units, columns: input.elementCount),
                     bias: dense.useBias ? Tensor(shape: [dense.units], values: blobs[1].values) : nil)
@@ -211,18 +211,18 @@ struct CaffeNet {
         }
     }
 
-    private func check(_ blobs: [(values: [Float], shape: [Int])], layer: String, kernel: [Int], bias: Int?) throws(ImportError) {
+    private func check(_ blobs: [(values: [Float], shape: [Int])], layer: Layer, path: String, kernel: [Int], bias: Int?) throws(ImportError) {
         let wanted = bias == nil ? 1 : 2
         guard blobs.count == wanted else {
-            throw .missingWeights(layer: layer, path: "", reason: "expected \(wanted) blobs, the snapshot has \(blobs.count)")
+            throw .missingWeights(layer: layer.name, path: path, reason: "expected \(wanted) blobs, the snapshot has \(blobs.count)")
         }
         // Old Caffe stores InnerProduct weights as (1, 1, out, in) and biases as (1, 1, 1, out).
         func squeezed(_ shape: [Int]) -> [Int] { Array(shape.drop { $0 == 1 && shape.count > 2 }) }
         if squeezed(blobs[0].shape) != squeezed(kernel) && blobs[0].shape != kernel {
-            throw .weightShapeMismatch(layer: layer, weight: "weights", expected: kernel, found: blobs[0].shape)
+            throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: "weights", expected: kernel, found: blobs[0].shape)
         }
         if let bias, blobs[1].values.count != bias {
-            throw .weightShapeMismatch(layer: layer, weight: "bias", expected: [bias], found: blobs[1].shape)
+            throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: "bias", expected: [bias], found: blobs[1].shape)
         }
     }
 }

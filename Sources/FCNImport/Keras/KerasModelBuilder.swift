@@ -45,7 +45,7 @@ struct KerasModelBuilder {
             }
             var tensors: [Tensor] = []
             for (dataset, want) in zip(stored, expected) {
-                tensors.append(try read(dataset, as: want, layer: layer.name))
+                tensors.append(try read(dataset, as: want, layer: layer))
             }
             result[layer.name] = assemble(layer.operation, tensors: tensors, channels: input.channels)
         }
@@ -78,7 +78,7 @@ struct KerasModelBuilder {
     }
 
     /// Reads a dataset and brings it to the canonical layout, or reports the mismatch.
-    private func read(_ dataset: H5Dataset, as expected: ExpectedWeight, layer: String) throws(ImportError) -> Tensor {
+    private func read(_ dataset: H5Dataset, as expected: ExpectedWeight, layer: Layer) throws(ImportError) -> Tensor {
         let values: [Float]
         do { values = try dataset.readFloats() } catch { throw .hdf5(error) }
         let isKernel = expected.role == "kernel" && expected.shape.count == 4
@@ -86,7 +86,7 @@ struct KerasModelBuilder {
             // Keras 1 with `th` ordering stores (filters, in, kh, kw).
             let (kh, kw, cin, cout) = (expected.shape[0], expected.shape[1], expected.shape[2], expected.shape[3])
             guard dataset.shape == [cout, cin, kh, kw] else {
-                throw .weightShapeMismatch(layer: layer, weight: "kernel", expected: [cout, cin, kh, kw], found: dataset.shape)
+                throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: "kernel", expected: [cout, cin, kh, kw], found: dataset.shape)
             }
             return WeightLayouts.hwioFromOIHW(values, shape: dataset.shape, flip: flipKernels)
         }
@@ -94,7 +94,7 @@ struct KerasModelBuilder {
         let matches = dataset.shape == expected.shape
             || (expected.shape.count == 1 && dataset.shape.reduce(1, *) == expected.shape[0] && dataset.shape.filter { $0 != 1 }.count <= 1)
         guard matches else {
-            throw .weightShapeMismatch(layer: layer, weight: expected.role, expected: expected.shape, found: dataset.shape)
+            throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: expected.role, expected: expected.shape, found: dataset.shape)
         }
         let tensor = Tensor(shape: expected.shape, values: values)
         return isKernel && flipKernels ? WeightLayouts.flippedHWIO(tensor) : tensor

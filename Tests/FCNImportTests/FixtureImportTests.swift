@@ -1,0 +1,84 @@
+import FCNImport
+import FCNModel
+import Testing
+import _FCNTestSupport
+
+extension Manifest.Fixture: CustomTestStringConvertible {}
+extension Manifest.BadInput: CustomTestStringConvertible {}
+
+/// Every committed fixture model imports with the layers, shapes and parameter counts Keras
+/// (or, for Caffe, the NumPy reference) reports; every bad input is refused clearly.
+@Suite struct FixtureImportTests {
+    @Test(arguments: Manifest.shared.fixtures)
+    func importsLikeTheReference(_ fixture: Manifest.Fixture) throws {
+        let model = try ModelImporter.load(
+            path: Fixtures.path(fixture.file), options: ImportOptions(architecturePath: fixture.arch.map(Fixtures.path)))
+        let network = model.network
+        let format = DataFormat(rawValue: fixture.dataFormat)!
+        #expect(network.dataFormat == format)
+        #expect(network.inputShape.dimensions(in: format) == fixture.inputShape)
+        #expect(model.source.kernelsFlipped == fixture.kernelFlipped)
+        if let order = fixture.flattenOrder {
+            #expect(network.layers.contains { $0.operation == .flatten(FlattenOrder(rawValue: order)!) })
+        }
+        // Compare layer by layer, leaving out input layers (not layers here) and the explicit
+        // Flatten FCNKit adds before a Caffe InnerProduct. A nested model is one entry for
+        // Keras and its layers here: compare its last output shape and its parameter total.
+        let expected = fixture.layers.filter { $0.className != "InputLayer" && $0.className != "Input" }
+        let inputs = try network.inputShapes()
+        let outputs = try network.outputShapes()
+        var actual = zip(network.layers, zip(inputs, outputs)).filter { !$0.0.sourceClass.contains("implicit flatten") }[...]
+        for (index, reference) in expected.enumerated() {
+            let nextName = index + 1 < expected.count ? expected[index + 1].name : nil
+            let isContainer = ["Sequential", "Functional", "Model"].contains(reference.className)
+            var group: [(Layer, (ActivationShape, ActivationShape))] = []
+            repeat {
+                guard let next = actual.popFirst() else { Issue.record("no layer for \(reference.name)"); return }
+                group.append(next)
+            } while isContainer && actual.first.map { $0.0.name != nextName } ?? false
+            let (layer, (_, output)) = group.last!
+            if !isContainer {
+                #expect(layer.name == reference.name)
+                #expect(layer.sourceClass == reference.className)
+            }
+            #expect(output.dimensions(in: format) == reference.outputShape, "layer \(reference.name)")
+            let counted = group.reduce(0) { $0 + $1.0.parameterCount(input: $1.1.0) }
+            let stored = group.reduce(0) { $0 + (model.weights?[$1.0.name]?.parameterCount ?? 0) }
+            #expect(counted == reference.params, "layer \(reference.name)")
+            #expect(stored == reference.params, "layer \(reference.name)")
+        }
+        #expect(actual.isEmpty)
+    }
+
+    @Test(arguments: Manifest.shared.bad)
+    func refusesBadInputClearly(_ bad: Manifest.BadInput) {
+        do {
+            _ = try ModelImporter.load(path: Fixtures.path(bad.file), options: ImportOptions(architecturePath: bad.arch.map(Fixtures.path)))
+            Issue.record("\(bad.file) with \(bad.arch ?? "no sidecar") was accepted")
+        } catch {
+            let message = error.description.lowercased()
+            for word in bad.expect {
+                #expect(message.contains(word.lowercased()), "\(error.description) lacks '\(word)'")
+            }
+            #expect(!message.contains("\n"))
+        }
+    }
+
+    @Test func weightsOnlyFilesNeedAnArchitecture() {
+        #expect(throws: ImportError.self) { try ModelImporter.load(path: Fixtures.path("models/k3_lenet.weights.h5")) }
+        #expect(throws: ImportError.self) { try ModelImporter.load(path: Fixtures.path("models/k2_weights.h5")) }
+        #expect(throws: ImportError.self) { try ModelImporter.load(path: Fixtures.path("models/caffe_quick.caffemodel.h5")) }
+    }
+
+    @Test func mismatchedSidecarNamesTheLayerAndBothShapes() {
+        do {
+            _ = try ModelImporter.load(path: Fixtures.path("models/k3_lenet.weights.h5"),
+                                       options: ImportOptions(architecturePath: Fixtures.path("models/bad/mismatch.json")))
+            Issue.record("accepted")
+        } catch {
+            #expect(error.description.contains("'conv1'"))
+            #expect(error.description.contains("(5, 5, 1, 8)"))
+            #expect(error.description.contains("(5, 5, 1, 6)"))
+        }
+    }
+}
