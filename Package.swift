@@ -7,7 +7,7 @@ let package = Package(
         .executable(name: "fcn", targets: ["fcn"]),
         .library(
             name: "FCNKit",
-            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification"]),
+            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -25,6 +25,7 @@ let package = Package(
         // MARK: - Public API
         .target(name: "FCNModel"),
         .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
+        .target(name: "HDF5Writer", dependencies: ["CHDF5", "HDF5Reader"]),
         .target(
             name: "FCNImport",
             dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
@@ -32,11 +33,12 @@ let package = Package(
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
+        .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
-                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
+                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

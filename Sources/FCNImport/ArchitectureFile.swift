@@ -7,10 +7,12 @@ enum ArchitectureFile {
     case keras(KerasArchitecture, path: String?, recorded: RecordedVersions)
     case caffe(CaffeNet, path: String)
 
-    /// The Keras version and backend a file records, when it does.
+    /// The Keras version and backend a file records, when it does, and the classifier input
+    /// size `fcn convert` records in the files it writes.
     struct RecordedVersions {
         var kerasVersion: String?
         var backend: String?
+        var inputSize: Size2D?
     }
 
     private static let architectureExtensions: Set<String> = ["json", "yaml", "yml", "prototxt", "pbtxt"]
@@ -103,7 +105,7 @@ enum ArchitectureFile {
             if let root = stored?.root {
                 let inFile = try RecordedVersions(root: root)
                 recorded = RecordedVersions(kerasVersion: inFile.kerasVersion ?? recorded.kerasVersion,
-                                            backend: inFile.backend ?? recorded.backend)
+                                            backend: inFile.backend ?? recorded.backend, inputSize: inFile.inputSize)
             }
             let provisional = KerasModelBuilder(architecture: architecture, flipKernels: false)
             let flip: Bool
@@ -115,7 +117,7 @@ enum ArchitectureFile {
                     && (recorded.backend == "theano" || (recorded.backend == nil && provisional.dataFormat == .channelsFirst))
             }
             let builder = KerasModelBuilder(architecture: architecture, flipKernels: flip)
-            let network = try builder.network()
+            let network = try builder.network(recordedInput: recorded.inputSize)
             let version = recorded.kerasVersion.map { "Keras \($0)" } ?? architecture.generation.rawValue
             guard let stored else {
                 let source = ModelSource(format: "\(version) architecture", path: architecturePath ?? "",
@@ -153,6 +155,7 @@ extension ArchitectureFile.RecordedVersions {
         do {
             kerasVersion = try root.stringAttribute("keras_version")
             backend = try root.stringAttribute("backend")
+            inputSize = try root.stringAttribute("fcnkit_input_size").flatMap(Size2D.init(text:))
         } catch {
             throw .hdf5(error)
         }

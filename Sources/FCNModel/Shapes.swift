@@ -12,6 +12,15 @@ public struct Size2D: Hashable, Sendable, CustomStringConvertible {
     public init(square: Int) { self.init(height: square, width: square) }
 
     public var description: String { "\(height)×\(width)" }
+
+    /// Parses `HxW` (also `H×W` or `H,W`), or a single number for a square; nil unless both
+    /// are positive.
+    public init?(text: String) {
+        let parts = text.split(whereSeparator: { "x×X,".contains($0) }).map { Int($0.filter { !$0.isWhitespace }) }
+        guard (1...2).contains(parts.count), let height = parts[0], let width = parts[parts.count - 1], height > 0, width > 0
+        else { return nil }
+        self.init(height: height, width: width)
+    }
 }
 
 /// The shape of the data that flows between layers, free of any memory layout.

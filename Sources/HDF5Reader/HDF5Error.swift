@@ -14,6 +14,8 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     case missingObject(path: String, object: String)
     /// An object exists but could not be read; `reason` is libhdf5's message or ours.
     case readFailed(path: String, object: String, reason: String)
+    /// A file or an object in it could not be written; `reason` is libhdf5's message.
+    case writeFailed(path: String, object: String, reason: String)
     /// The object holds a type this reader does not convert (for example, compound data).
     case unsupportedType(path: String, object: String, type: String)
 
@@ -33,6 +35,8 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
             return "\(path): no object '\(object)' in the file"
         case .readFailed(let path, let object, let reason):
             return "\(path): cannot read '\(object)' (\(reason)); the file may be truncated or damaged"
+        case .writeFailed(let path, let object, let reason):
+            return "\(path): cannot write '\(object)' (\(reason))"
         case .unsupportedType(let path, let object, let type):
             return "\(path): '\(object)' holds \(type), which FCNKit does not read"
         }

@@ -6,12 +6,12 @@ import Foundation
 /// Every libhdf5 call that returns an id or a status goes through `checked`, which turns a
 /// negative result into an `HDF5Error` carrying libhdf5's own message. libhdf5's habit of
 /// printing its error stack to stderr is switched off once, before the first call.
-enum LibraryCalls {
+package enum LibraryCalls {
     /// Debian's libhdf5 is built without thread safety, so every call into it holds this lock.
     private static let lock = NSRecursiveLock()
 
     /// Runs `body` while holding the libhdf5 lock; every public entry point goes through here.
-    static func serialized<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(Failure) -> Value {
+    package static func serialized<Value, Failure: Error>(_ body: () throws(Failure) -> Value) throws(Failure) -> Value {
         lock.lock()
         defer { lock.unlock() }
         prepare()
@@ -19,12 +19,12 @@ enum LibraryCalls {
     }
 
     /// Makes sure libhdf5 is initialised and does not print errors itself.
-    static func prepare() {
+    package static func prepare() {
         chdf5_silence_error_printing()
     }
 
     /// The most specific message on libhdf5's error stack, which is cleared.
-    static func takeErrorMessage() -> String {
+    package static func takeErrorMessage() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         chdf5_take_error_message(&buffer)
         let message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -34,7 +34,7 @@ enum LibraryCalls {
     /// Returns `value` when libhdf5 reports success (non-negative), or throws the error
     /// `failure` builds from libhdf5's message.
     @discardableResult
-    static func checked<Value: BinaryInteger>(
+    package static func checked<Value: BinaryInteger>(
         _ value: Value, or failure: (String) -> HDF5Error
     ) throws(HDF5Error) -> Value {
         if value < 0 { throw failure(takeErrorMessage()) }

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import FCNImport
 import FCNModel
 
@@ -23,12 +22,9 @@ struct ModelArguments: ParsableArguments {
 extension KernelFlip: ExpressibleByArgument {}
 
 extension Size2D: ExpressibleByArgument {
-    /// Parses `HxW` (also `H×W`, `H,W`) or a single number for a square.
+    /// Parses `HxW` (also `H×W`, `H,W`) or a single number for a square, up to 2²⁰ a side.
     public init?(argument: String) {
-        let parts = argument.split(whereSeparator: { "x×X,".contains($0) }).map { Int($0.trimmingCharacters(in: .whitespaces)) }
-        guard (1...2).contains(parts.count), let height = parts[0], let width = parts.last!, height > 0, width > 0,
-              height <= 1 << 20, width <= 1 << 20
-        else { return nil }
-        self.init(height: height, width: width)
+        guard let size = Size2D(text: argument), size.height <= 1 << 20, size.width <= 1 << 20 else { return nil }
+        self = size
     }
 }

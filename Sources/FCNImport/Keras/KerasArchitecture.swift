@@ -24,8 +24,9 @@ struct KerasLayerConfig {
 struct KerasArchitecture {
     let modelName: String
     let generation: KerasGeneration
-    /// The declared input shape without the batch axis, in the model's data format.
-    let inputDimensions: [Int]
+    /// The declared input shape without the batch axis, in the model's data format; nil for
+    /// a size left open (`None`), as fully convolutional models declare their height and width.
+    let inputDimensions: [Int?]
     /// Every layer but the inputs, in the order data flows through them.
     let layers: [KerasLayerConfig]
 
@@ -177,15 +178,15 @@ struct KerasArchitecture {
         return .keras2
     }
 
-    private static func inputDimensions(chain: [KerasLayerConfig], modelConfig: ConfigValue) -> [Int]? {
+    private static func inputDimensions(chain: [KerasLayerConfig], modelConfig: ConfigValue) -> [Int?]? {
         for layer in chain.prefix(2) {
             for key in ["batch_shape", "batch_input_shape"] {
-                if let shape = layer.config[key]?.array { return shape.dropFirst().compactMap(\.int) }
+                if let shape = layer.config[key]?.array { return shape.dropFirst().map(\.int) }
             }
-            if let shape = layer.config["input_shape"]?.array { return shape.compactMap(\.int) }
+            if let shape = layer.config["input_shape"]?.array { return shape.map(\.int) }
             if let inputs = layer.config["input_dim"]?.int { return [inputs] }
         }
-        if let shape = modelConfig["build_input_shape"]?.array { return shape.dropFirst().compactMap(\.int) }
+        if let shape = modelConfig["build_input_shape"]?.array { return shape.dropFirst().map(\.int) }
         return nil
     }
 

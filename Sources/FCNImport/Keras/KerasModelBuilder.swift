@@ -13,11 +13,31 @@ struct KerasModelBuilder {
     }
 
     /// Translates the layers and checks that their shapes fit together.
-    func network() throws(ImportError) -> Network {
+    ///
+    /// - Parameter recordedInput: the input size to use where the config leaves height and
+    ///   width open (`fcnkit_input_size`, which `fcn convert` records); without it, the
+    ///   smallest square input the layers accept.
+    func network(recordedInput: Size2D? = nil) throws(ImportError) -> Network {
         let translator = KerasLayerTranslator(dataFormat: dataFormat)
         var layers: [Layer] = []
         for layer in architecture.layers { layers.append(try translator.translate(layer)) }
-        let input = try KerasShapes.activationShape(architecture.inputDimensions, format: dataFormat, what: "the input shape")
+        let declared = architecture.inputDimensions
+        let input: ActivationShape
+        if declared.count == 3, let channels = declared[dataFormat == .channelsLast ? 2 : 0], declared.contains(where: { $0 == nil }) {
+            try KerasShapes.checkSize(channels, what: "the input channels")
+            let open = Network(name: architecture.modelName, inputShape: .featureMap(height: 1, width: 1, channels: channels),
+                               dataFormat: dataFormat, layers: layers)
+            guard let size = recordedInput ?? Self.smallestInput(of: open) else {
+                throw .absurdShape(what: "the smallest input this network accepts", value: "more than \(Self.largestSearchedInput) pixels a side",
+                                   limit: "\(Self.largestSearchedInput)")
+            }
+            input = open.inputShape(resizedTo: size)
+        } else {
+            guard declared.allSatisfy({ $0 != nil }) else {
+                throw .unsupportedSetting(layer: "input", className: "InputLayer", setting: "an input shape with open sizes other than height and width is not supported")
+            }
+            input = try KerasShapes.activationShape(declared.map { $0! }, format: dataFormat, what: "the input shape")
+        }
         let network = Network(name: architecture.modelName, inputShape: input, dataFormat: dataFormat, layers: layers)
         do {
             _ = try network.outputShapes()
@@ -25,6 +45,16 @@ struct KerasModelBuilder {
             throw .shape(error)
         }
         return network
+    }
+
+    /// The largest side `smallestInput` tries.
+    static let largestSearchedInput = 4096
+
+    /// The smallest square input `network` accepts, or nil if none up to `largestSearchedInput`.
+    private static func smallestInput(of network: Network) -> Size2D? {
+        (1...largestSearchedInput).lazy.map { Size2D(square: $0) }.first { size in
+            (try? network.outputShapes(input: network.inputShape(resizedTo: size))) != nil
+        }
     }
 
     /// Reads every layer's weights from `source`, checking each stored shape against the

@@ -1,0 +1,36 @@
+import ArgumentParser
+import FCNConvert
+import FCNKerasExport
+import FCNModel
+
+/// `fcn convert`: writes the fully convolutional form as a Keras `.h5` file.
+struct ConvertCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert a classifier to a fully convolutional network and write it as a Keras .h5 file.",
+        discussion: """
+            The file is a Keras legacy full-model .h5 (Conv2D layers in place of Dense, any input size) \
+            that keras.models.load_model reads; fcn inspect, run and verify read it back. Channels_first \
+            models are written channels_last, the layout Keras runs on the CPU. See docs/fcn-file-format.md.
+            """)
+
+    @OptionGroup var modelArguments: ModelArguments
+    @OptionGroup var conversion: ConversionArguments
+
+    @Option(name: .shortAndLong, help: "The .h5 file to write (written to a temporary name, then renamed).")
+    var output: String
+
+    func run() throws {
+        let model = try modelArguments.load()
+        let converted = try Convolutionalizer.convert(model, options: conversion.options)
+        try KerasFileWriter.write(converted, to: output)
+        let convolutions = converted.network.layers.compactMap { layer -> String? in
+            guard case .convolution(let convolution) = layer.operation else { return nil }
+            return "\(layer.name) \(convolution.kernelSize)"
+        }
+        print("Wrote \(output): \(converted.network.layers.count) layers, convolutions \(convolutions.joined(separator: ", "))")
+        if model.network.dataFormat == .channelsFirst {
+            print("Note: the source is channels_first; the FCN is written channels_last, so it takes (H, W, C) inputs.")
+        }
+    }
+}
