@@ -51,8 +51,9 @@ let package = Package(
         .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
         .testTarget(
             name: "FCNRuntimeTests",
-            dependencies: ["FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNVerification", "_FCNTestSupport"]),
+            dependencies: ["FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNVerification", "FCNKerasExport", "HDF5Writer", "HDF5Reader", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
-        .testTarget(name: "fcnTests", dependencies: ["fcn", "_FCNTestSupport"]),
+        .testTarget(
+            name: "fcnTests", dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "_FCNTestSupport"]),
     ]
 )

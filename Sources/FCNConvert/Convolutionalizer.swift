@@ -67,7 +67,8 @@ public enum Convolutionalizer {
             throw .notConvertible(layer: pending.name, className: "Flatten", reason: "no Dense layer follows it")
         }
         let converted = Network(name: network.name + "_fcn", inputShape: network.inputShape,
-                                dataFormat: network.dataFormat, layers: builder.layers)
+                                dataFormat: network.dataFormat, layers: builder.layers,
+                                inputHasChannelAxis: network.inputHasChannelAxis)
         var source = model.source
         source.format = "fully convolutional form of " + source.format
         return Model(network: converted, weights: builder.weights, source: source)

@@ -11,12 +11,16 @@ public struct Network: Hashable, Sendable {
     public var dataFormat: DataFormat
     /// The layers, first to last; the input is not a layer.
     public var layers: [Layer]
+    /// False when the source declares a one-channel input without a channel axis, as Keras
+    /// models on 28×28 inputs do; tensors for it are then (H, W) or (N, H, W).
+    public var inputHasChannelAxis: Bool
 
-    public init(name: String, inputShape: ActivationShape, dataFormat: DataFormat, layers: [Layer]) {
+    public init(name: String, inputShape: ActivationShape, dataFormat: DataFormat, layers: [Layer], inputHasChannelAxis: Bool = true) {
         self.name = name
         self.inputShape = inputShape
         self.dataFormat = dataFormat
         self.layers = layers
+        self.inputHasChannelAxis = inputHasChannelAxis
     }
 
     /// The input shape with its spatial size replaced by `size`.
@@ -28,10 +32,18 @@ public struct Network: Hashable, Sendable {
     ///
     /// - Throws: `ShapeError` naming the first layer that cannot take what it receives.
     public func outputShapes(input: ActivationShape? = nil) throws(ShapeError) -> [ActivationShape] {
+        // A Dense layer takes exactly the vector length it was built for.
+        let builtFor = input == nil || input == inputShape ? nil : try inputShapes()
         var current = input ?? inputShape
         var shapes: [ActivationShape] = []
         shapes.reserveCapacity(layers.count)
-        for layer in layers {
+        for (index, layer) in layers.enumerated() {
+            if case .dense = layer.operation, let expected = builtFor?[index], expected.elementCount != current.elementCount {
+                throw ShapeError(
+                    layer: layer.name, input: current,
+                    reason: "Dense takes exactly \(expected.elementCount) values, which the classifier's own input "
+                        + "size \(inputShape.spatial) gives; convert the network (fcn convert) to run it on other sizes")
+            }
             current = try layer.outputShape(input: current)
             shapes.append(current)
         }

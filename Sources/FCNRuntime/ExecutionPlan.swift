@@ -29,8 +29,8 @@ struct ExecutionPlan {
         var largest = input.elementCount
         var scratch = 0
         var flops = 0.0
-        for layer in network.layers {
-            let output = try layer.outputShape(input: current)
+        let outputs = try network.outputShapes(input: input)
+        for (layer, output) in zip(network.layers, outputs) {
             var padding = EdgePadding(uniform: 0)
             switch layer.operation {
             case .convolution(let convolution):

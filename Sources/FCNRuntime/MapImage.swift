@@ -64,4 +64,12 @@ public struct MapImage: Sendable {
         }
         return Tensor(shape: [1, channels, size.height, size.width], values: transposed)
     }
+
+    /// The image as a batch-of-one input for `network`: in its data format, and without the
+    /// channel axis when the network declares none.
+    public func tensor(for network: Network) -> Tensor {
+        let tensor = framework(network.dataFormat)
+        guard !network.inputHasChannelAxis else { return tensor }
+        return Tensor(shape: [1, size.height, size.width], values: tensor.values)
+    }
 }

@@ -3,8 +3,8 @@ import FCNModel
 /// How a tensor file's shape maps onto a network's input: batch or not, and the spatial size.
 ///
 /// channels_last models take (H, W, C) or (N, H, W, C); channels_first and Caffe models take
-/// (C, H, W) or (N, C, H, W). One-channel models also take (H, W) and (N, H, W), as Keras
-/// models declared on 28×28 inputs do.
+/// (C, H, W) or (N, C, H, W); models declared without a channel axis (Keras on 28×28 inputs)
+/// take (H, W) or (N, H, W).
 struct TensorLayout {
     let batch: Int
     let hasBatchAxis: Bool
@@ -25,9 +25,12 @@ struct TensorLayout {
             return
         }
         var dimensions = shape
-        // A one-channel model may be given maps without their channel axis.
-        if channels == 1, dimensions.count == 2 || (dimensions.count == 3 && (format == .channelsLast ? dimensions[2] : dimensions[0]) != 1) {
-            dimensions.insert(1, at: format == .channelsLast ? dimensions.count : dimensions.count - 2)
+        if !network.inputHasChannelAxis {
+            // Declared without a channel axis: (H, W) or (N, H, W).
+            guard (2...3).contains(dimensions.count) else {
+                throw .inputShape(found: shape, expected: "(H, W) or (N, H, W)")
+            }
+            dimensions.append(1)
         }
         guard dimensions.count == 3 || dimensions.count == 4 else { throw fail() }
         hasBatchAxis = dimensions.count == 4

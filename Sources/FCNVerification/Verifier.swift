@@ -81,13 +81,13 @@ public struct Verifier {
 
         // (a) At the classifier's size.
         let image = random.image(small, channels: channels)
-        let expected = try classifierRunner.run(image.framework(network.dataFormat)).values
-        let atSize = try convertedRunner.run(image.framework(network.dataFormat)).values
+        let expected = try classifierRunner.run(image.tensor(for: network)).values
+        let atSize = try convertedRunner.run(image.tensor(for: network)).values
         let atClassifierSize = Agreement(actual: atSize, reference: expected)
 
         // (b) On a larger input.
         let largeImage = random.image(large, channels: channels)
-        let gridTensor = try convertedRunner.run(largeImage.framework(network.dataFormat))
+        let gridTensor = try convertedRunner.run(largeImage.tensor(for: network))
         let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
         let geometry = try NetworkGeometry(network: network, inputSize: large)
         let fcnGeometry = try NetworkGeometry(network: converted.network, inputSize: large)
@@ -101,7 +101,7 @@ public struct Verifier {
             actual += gridImage.cell(row: row, column: column)
             guard let box = geometry.box(row: row, column: column) else { continue }
             let crop = largeImage.crop(top: box.rows.lowerBound, left: box.columns.lowerBound, size: small)
-            onCrops += try classifierRunner.run(crop.framework(network.dataFormat)).values
+            onCrops += try classifierRunner.run(crop.tensor(for: network)).values
             if let evaluator {
                 reference += try evaluator.cell(row: row, column: column, input: largeImage.values, size: large)
             }

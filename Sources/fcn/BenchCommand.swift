@@ -45,7 +45,7 @@ struct BenchCommand: ParsableCommand {
         let channels = model.network.inputShape.channels
         let image = MapImage(size: input, channels: channels,
                              values: (0..<(input.height * input.width * channels)).map { _ in Float.random(in: 0..<1, using: &random) })
-        let tensor = image.framework(model.network.dataFormat)
+        let tensor = image.tensor(for: model.network)
         let output = try executor.outputShape(inputSize: input)
         let flops = try executor.flops(inputSize: input)
         _ = try executor.run(tensor)
@@ -80,7 +80,7 @@ struct BenchCommand: ParsableCommand {
         let size = model.network.inputShape.spatial
         let crops = (0..<grid.height).flatMap { row in (0..<grid.width).map { (row, $0) } }.compactMap { cell in
             geometry.box(row: cell.0, column: cell.1).map {
-                image.crop(top: $0.rows.lowerBound, left: $0.columns.lowerBound, size: size).framework(model.network.dataFormat)
+                image.crop(top: $0.rows.lowerBound, left: $0.columns.lowerBound, size: size).tensor(for: model.network)
             }
         }
         _ = try classifier.run(crops[0])

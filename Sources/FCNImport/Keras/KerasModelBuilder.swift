@@ -38,7 +38,8 @@ struct KerasModelBuilder {
             }
             input = try KerasShapes.activationShape(declared.map { $0! }, format: dataFormat, what: "the input shape")
         }
-        let network = Network(name: architecture.modelName, inputShape: input, dataFormat: dataFormat, layers: layers)
+        let network = Network(name: architecture.modelName, inputShape: input, dataFormat: dataFormat, layers: layers,
+                              inputHasChannelAxis: declared.count != 2)
         do {
             _ = try network.outputShapes()
         } catch {
