@@ -22,6 +22,10 @@ let package = Package(
             name: "COpenBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
+        .target(
+            name: "CImageCodecs",
+            linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
         // MARK: - Public API
         .target(name: "FCNModel"),
         .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
@@ -33,12 +37,13 @@ let package = Package(
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
+        .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
-                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport",
+                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport", "FCNImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

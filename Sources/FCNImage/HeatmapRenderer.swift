@@ -1,0 +1,77 @@
+import FCNModel
+import FCNRuntime
+
+/// Where the cells of a score grid sit in the network's input, in input pixels: cell (i, j)
+/// is centred at (`start.y + i · jump.y`, `start.x + j · jump.x`), the centre of its receptive field.
+public struct CellPlacement: Sendable, Equatable {
+    public var startY: Double
+    public var startX: Double
+    public var jumpY: Double
+    public var jumpX: Double
+
+    public init(startY: Double, startX: Double, jumpY: Double, jumpX: Double) {
+        self.startY = startY
+        self.startX = startX
+        self.jumpY = jumpY
+        self.jumpX = jumpX
+    }
+}
+
+/// Turns a grid of class scores into pictures aligned with the image.
+public enum HeatmapRenderer {
+    /// One score per pixel of an image of `size`: each cell's score placed at its receptive
+    /// field's centre and interpolated bilinearly between centres (held constant beyond the
+    /// outermost centres). `inputPerPixel` maps image pixels to network-input pixels when the
+    /// image was resized before the network saw it.
+    public static func field(grid: MapImage, channel: Int, placement: CellPlacement, size: Size2D,
+                             inputPerPixel: (y: Double, x: Double) = (1, 1)) -> [Float] {
+        func axis(_ pixel: Int, scale: Double, start: Double, jump: Double, cells: Int) -> (Int, Int, Float) {
+            // The pixel's centre in input coordinates, then in cell units.
+            let input = (Double(pixel) + 0.5) * scale - 0.5
+            let position = min(max((input - start) / jump, 0), Double(cells - 1))
+            let lower = Int(position)
+            return (lower, min(lower + 1, cells - 1), Float(position - Double(lower)))
+        }
+        let columns = (0..<size.width).map {
+            axis($0, scale: inputPerPixel.x, start: placement.startX, jump: placement.jumpX, cells: grid.size.width)
+        }
+        var values = [Float](repeating: 0, count: size.height * size.width)
+        for y in 0..<size.height {
+            let (top, bottom, fy) = axis(y, scale: inputPerPixel.y, start: placement.startY, jump: placement.jumpY, cells: grid.size.height)
+            for (x, (left, right, fx)) in columns.enumerated() {
+                func at(_ row: Int, _ column: Int) -> Float { grid.values[(row * grid.size.width + column) * grid.channels + channel] }
+                let upper = at(top, left) + (at(top, right) - at(top, left)) * fx
+                let lower = at(bottom, left) + (at(bottom, right) - at(bottom, left)) * fx
+                values[y * size.width + x] = upper + (lower - upper) * fy
+            }
+        }
+        return values
+    }
+
+    /// The field coloured with viridis, `low` mapped to the dark end and `high` to the bright.
+    public static func colored(_ field: [Float], size: Size2D, low: Float, high: Float) -> PixelImage {
+        let range = high > low ? high - low : 1
+        var pixels = [UInt8](repeating: 0, count: field.count * 3)
+        for (index, value) in field.enumerated() {
+            let (red, green, blue) = ColorMap.viridis((value - low) / range)
+            pixels[index * 3] = red
+            pixels[index * 3 + 1] = green
+            pixels[index * 3 + 2] = blue
+        }
+        return PixelImage(size: size, channels: 3, pixels: pixels)
+    }
+
+    /// `heatmap` blended over `image` (gray images shown as gray RGB), with `opacity` for the heatmap.
+    public static func overlay(_ heatmap: PixelImage, on image: PixelImage, opacity: Float = 0.55) -> PixelImage {
+        precondition(heatmap.size == image.size, "overlay sizes differ")
+        var pixels = [UInt8](repeating: 0, count: heatmap.pixels.count)
+        for index in 0..<(image.size.height * image.size.width) {
+            for channel in 0..<3 {
+                let base = Float(image.pixels[index * image.channels + (image.channels == 3 ? channel : 0)])
+                let color = Float(heatmap.pixels[index * 3 + channel])
+                pixels[index * 3 + channel] = UInt8((base * (1 - opacity) + color * opacity).rounded())
+            }
+        }
+        return PixelImage(size: image.size, channels: 3, pixels: pixels)
+    }
+}
