@@ -57,8 +57,12 @@ let package = Package(
         .testTarget(
             name: "FCNRuntimeTests",
             dependencies: ["FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNVerification", "FCNKerasExport", "HDF5Writer", "HDF5Reader", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNImageTests",
+            dependencies: ["FCNImage", "FCNImport", "FCNConvert", "FCNRuntime", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
-            name: "fcnTests", dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "_FCNTestSupport"]),
+            name: "fcnTests",
+            dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
     ]
 )

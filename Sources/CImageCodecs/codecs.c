@@ -158,9 +158,9 @@ static void jpeg_report_error(j_common_ptr info) {
     longjmp(failure->jump, 1);
 }
 
-static void jpeg_ignore_message(j_common_ptr info, int level) {
-    (void)info;
-    (void)level;
+// Counts warnings (level −1: corrupt or truncated data) without printing anything.
+static void jpeg_count_warning(j_common_ptr info, int level) {
+    if (level < 0) info->err->num_warnings++;
 }
 
 int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char *error) {
@@ -175,7 +175,7 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
     failure.error = error;
     info.err = jpeg_std_error(&failure.manager);
     failure.manager.error_exit = jpeg_report_error;
-    failure.manager.emit_message = jpeg_ignore_message;
+    failure.manager.emit_message = jpeg_count_warning;
     unsigned char *volatile pixels = NULL;
     if (setjmp(failure.jump)) {
         free(pixels);

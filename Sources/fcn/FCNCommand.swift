@@ -11,5 +11,5 @@ struct FCNCommand: ParsableCommand {
             Keras 3 .weights.h5 and Caffe .caffemodel.h5 snapshots with their .prototxt.
             """,
         version: "0.1.0",
-        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, VerifyCommand.self, BenchCommand.self])
+        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, VerifyCommand.self, BenchCommand.self, HeatmapCommand.self])
 }
