@@ -12,8 +12,6 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     case nonFiniteInput(index: Int)
     /// The input is smaller than the network's windows allow.
     case inputTooSmall(ShapeError)
-    /// The input would need more memory than allowed.
-    case tooLarge(what: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -27,8 +25,6 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
             return "the input contains NaN or infinity (first at flat index \(index))"
         case .inputTooSmall(let error):
             return "the input is too small: \(error)"
-        case .tooLarge(let what, let bytes, let limit):
-            return "\(what) would need \(bytes >> 20) MiB, more than the limit of \(limit >> 20) MiB"
         }
     }
 }

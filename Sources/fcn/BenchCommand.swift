@@ -64,10 +64,7 @@ struct BenchCommand: ParsableCommand {
                                       speedup: $0.total / median)
             })
         if json {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(result), as: UTF8.self))
+            print(try JSONOutput.text(result))
         } else {
             print(result.text)
         }

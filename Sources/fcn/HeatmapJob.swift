@@ -150,10 +150,7 @@ struct HeatmapJob {
             scale: HeatmapManifest.Scale(low: low, high: high, meaning: probabilities ? "softmax probability" : "raw score, min to max of the grid"),
             colorMap: "viridis", classes: entries, gridFile: gridName, timingsMs: timings)
         let manifestName = "\(stem).json"
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        try AtomicFile.write(try encoder.encode(manifest), to: folder.appendingPathComponent(manifestName).path)
+        try AtomicFile.write(try JSONOutput.data(manifest), to: folder.appendingPathComponent(manifestName).path)
         return written + [gridName, manifestName]
     }
 

@@ -20,10 +20,7 @@ struct InspectCommand: ParsableCommand {
         let model = try modelArguments.load()
         let report = try InspectionReport(model: model, input: input)
         if json {
-            let encoder = JSONEncoder()
-            encoder.keyEncodingStrategy = .convertToSnakeCase
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            print(try JSONOutput.text(report))
         } else {
             print(InspectionTable(report: report).render())
         }
