@@ -57,7 +57,7 @@ public struct PixelImage: Sendable, Equatable {
         var image = fcn_image()
         var message = [CChar](repeating: 0, count: 256)
         guard decode(path, Int64(maximumPixels), &image, &message) == 0 else {
-            throw .unreadable(path: path, reason: String(cString: message))
+            throw .unreadable(path: path, reason: Self.text(message))
         }
         defer { fcn_image_free(&image) }
         let size = Size2D(height: Int(image.height), width: Int(image.width))
@@ -71,6 +71,11 @@ public struct PixelImage: Sendable, Equatable {
         return PixelImage(size: size, channels: kept, pixels: pixels)
     }
 
+    /// The text of a NUL-terminated C message buffer.
+    private static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
     /// Writes the image as a PNG at `path`, atomically.
     public func writePNG(to path: String) throws(ImageError) {
         do {
@@ -79,7 +84,7 @@ public struct PixelImage: Sendable, Equatable {
                 let status = pixels.withUnsafeBufferPointer { buffer in
                     fcn_encode_png(temporary, buffer.baseAddress, Int32(size.width), Int32(size.height), Int32(channels), &message)
                 }
-                if status != 0 { throw ImageError.unwritable(path: path, reason: String(cString: message)) }
+                if status != 0 { throw ImageError.unwritable(path: path, reason: Self.text(message)) }
             }
         } catch {
             throw .unwritable(path: path, reason: error.reason)

@@ -36,7 +36,7 @@ public final class H5Group: H5Object {
                 try LibraryCalls.checked(length) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
                 var buffer = [CChar](repeating: 0, count: Int(length) + 1)
                 H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_property_default())
-                names.append(String(cString: buffer))
+                names.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
             }
             return names
         }

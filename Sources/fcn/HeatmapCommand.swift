@@ -86,7 +86,7 @@ struct HeatmapCommand: ParsableCommand {
             preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels, outputFolder: output)
         try job.prepareOutputFolder()
         try job.checkRequestedClasses()
-        var progress = ProgressBar(total: images.count, enabled: !quiet && images.count > 1)
+        var progress = ProgressBar(total: images.count, enabled: !quiet)
         var failures: [String] = []
         for (index, image) in images.enumerated() {
             progress.update(done: index, label: URL(fileURLWithPath: image).lastPathComponent)
