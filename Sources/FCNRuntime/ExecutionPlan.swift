@@ -19,8 +19,10 @@ struct ExecutionPlan {
     let activationCount: Int
     /// The size of the patch buffer, in floats.
     let scratchCount: Int
-    /// Floating-point operations of one run: 2 per multiply-add of convolutions and dense layers.
-    let flops: Double
+    /// Floating-point operations of each layer: 2 per multiply-add of convolutions and dense layers.
+    let layerFlops: [Double]
+    /// Floating-point operations of one run.
+    var flops: Double { layerFlops.reduce(0, +) }
 
     init(network: Network, input: ActivationShape) throws(ShapeError) {
         self.input = input
@@ -28,24 +30,33 @@ struct ExecutionPlan {
         var current = input
         var largest = input.elementCount
         var scratch = 0
-        var flops = 0.0
+        var layerFlops: [Double] = []
         let outputs = try network.outputShapes(input: input)
         for (layer, output) in zip(network.layers, outputs) {
             var padding = EdgePadding(uniform: 0)
+            var flops = 0.0
             switch layer.operation {
             case .convolution(let convolution):
                 padding = Self.padding(convolution.padding, windows: convolution.windows, input: current.spatial)
                 let depth = convolution.kernelSize.height * convolution.kernelSize.width * current.channels
                 let positions = output.spatial.height * output.spatial.width
-                flops += 2 * Double(depth) * Double(convolution.filters) * Double(positions)
+                flops = 2 * Double(depth) * Double(convolution.filters) * Double(positions)
+                if WinogradKernel.applies(to: convolution, inputChannels: current.channels) {
+                    let need = { (rows: Int) in
+                        WinogradKernel.scratchNeeded(tileRows: rows, outputWidth: output.spatial.width,
+                                                    inputChannels: current.channels, filters: convolution.filters)
+                    }
+                    scratch = max(scratch, min(need((output.spatial.height + 3) / 4), max(Self.patchBudget, need(1))))
+                }
                 scratch = max(scratch, min(positions * depth, max(Self.patchBudget, output.spatial.width * depth)))
             case .pooling(let pooling):
                 padding = Self.padding(pooling.padding, windows: pooling.windows, input: current.spatial)
             case .dense(let dense):
-                flops += 2 * Double(current.elementCount) * Double(dense.units)
+                flops = 2 * Double(current.elementCount) * Double(dense.units)
             default:
                 break
             }
+            layerFlops.append(flops)
             largest = max(largest, output.elementCount)
             steps.append(Step(input: current, output: output, padding: padding))
             current = output
@@ -53,7 +64,7 @@ struct ExecutionPlan {
         self.steps = steps
         activationCount = largest
         scratchCount = scratch
-        self.flops = flops
+        self.layerFlops = layerFlops
     }
 
     private static func padding(_ mode: PaddingMode, windows: (vertical: AxisWindow, horizontal: AxisWindow), input: Size2D) -> EdgePadding {

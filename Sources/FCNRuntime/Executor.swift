@@ -14,14 +14,25 @@ public final class Executor {
     private var plan: ExecutionPlan?
     private var workspace: Workspace?
 
+    /// When true, each run adds every layer's wall time, in milliseconds, to `layerMilliseconds`.
+    public var isProfiling = false {
+        didSet { layerMilliseconds = Array(repeating: 0, count: layers.count) }
+    }
+    /// Accumulated time per layer while `isProfiling`, in the network's layer order.
+    public private(set) var layerMilliseconds: [Double] = []
+
     /// Prepares `model` to run, with `threads` OpenBLAS threads (default: all cores).
     ///
+    /// - Parameter fastConvolutions: use Winograd's F(4×4, 3×3) for 3×3 stride-1 convolutions
+    ///   (default); false keeps every convolution on the im2col + GEMM path.
     /// - Throws: `ExecutionError` when the model has no weights or they contain NaN.
-    public init(model: Model, threads: Int? = nil) throws(ExecutionError) {
+    public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true) throws(ExecutionError) {
         guard let weights = model.weights else { throw .noWeights }
         network = model.network
         var layers: [PreparedLayer] = []
-        for layer in model.network.layers { layers.append(try PreparedLayer(layer, weights: weights[layer.name])) }
+        for layer in model.network.layers {
+            layers.append(try PreparedLayer(layer, weights: weights[layer.name], fastConvolutions: fastConvolutions))
+        }
         self.layers = layers
         openblas_set_num_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
     }
@@ -29,6 +40,11 @@ public final class Executor {
     /// Floating-point operations of one run on an input of `size`.
     public func flops(inputSize size: Size2D) throws(ExecutionError) -> Double {
         try plan(for: network.inputShape(resizedTo: size)).flops
+    }
+
+    /// Floating-point operations of each layer on an input of `size`.
+    public func layerFlops(inputSize size: Size2D) throws(ExecutionError) -> [Double] {
+        try plan(for: network.inputShape(resizedTo: size)).layerFlops
     }
 
     /// The output shape for an input of `size`.
@@ -66,10 +82,12 @@ public final class Executor {
         } else {
             current.update(from: input, count: inputSize.count)
         }
-        for (layer, step) in zip(layers, plan.steps) {
+        for (index, (layer, step)) in zip(layers, plan.steps).enumerated() {
+            let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
             if execute(layer, step: step, input: current, output: spare, workspace: workspace) {
                 swap(&current, &spare)
             }
+            if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         }
         let output = (plan.steps.last?.output ?? plan.input)
         let size = output.mapSize
@@ -94,6 +112,10 @@ public final class Executor {
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                   output: output, outputSize: outputSize, padding: step.padding,
                                   scratch: workspace.scratch, scratchCount: workspace.scratchCount)
+        case .winograd(let convolution, let weights, let bias):
+            WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
+                               output: output, outputSize: outputSize, padding: step.padding,
+                               scratch: workspace.scratch, scratchCount: workspace.scratchCount)
         case .dense(let dense, let weights, let bias):
             weights.withUnsafeBufferPointer { weights in
                 ConvolutionKernel.multiply(rows: 1, depth: inputSize.count, filters: dense.units, patches: input,

@@ -4,6 +4,8 @@ import FCNModel
 enum PreparedLayer {
     /// weights: (kh·kw·in, out) row-major, which is the canonical (kh, kw, in, out) kernel as is.
     case convolution(Convolution, weights: [Float], bias: [Float]?)
+    /// A 3×3 stride-1 convolution with its kernel in Winograd form.
+    case winograd(Convolution, weights: WinogradKernel.TransformedWeights, bias: [Float]?)
     /// weights: (inputs, units) row-major.
     case dense(Dense, weights: [Float], bias: [Float]?)
     case pooling(Pooling)
@@ -16,8 +18,9 @@ enum PreparedLayer {
     /// Dropout and trivial reshapes: nothing to compute.
     case identity
 
-    /// Prepares `layer`, checking that its weights are present and finite.
-    init(_ layer: Layer, weights: LayerWeights?) throws(ExecutionError) {
+    /// Prepares `layer`, checking that its weights are present and finite; with
+    /// `fastConvolutions`, 3×3 stride-1 convolutions take the Winograd path.
+    init(_ layer: Layer, weights: LayerWeights?, fastConvolutions: Bool) throws(ExecutionError) {
         func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
             guard let tensor else { return nil }
             if let index = tensor.values.firstIndex(where: { !$0.isFinite }) {
@@ -27,7 +30,15 @@ enum PreparedLayer {
         }
         switch (layer.operation, weights) {
         case (.convolution(let convolution), .convolution(let kernel, let bias)?):
-            self = .convolution(convolution, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
+            let values = try finite(kernel, "kernel")!
+            let inputChannels = kernel.shape[2]
+            if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
+                self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, inputChannels: inputChannels,
+                                                                                filters: convolution.filters),
+                                 bias: try finite(bias, "bias"))
+            } else {
+                self = .convolution(convolution, weights: values, bias: try finite(bias, "bias"))
+            }
         case (.dense(let dense), .dense(let kernel, let bias)?):
             self = .dense(dense, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
         case (.batchNormalization(let normalization), .batchNormalization(let gamma, let beta, let mean, let variance)?):

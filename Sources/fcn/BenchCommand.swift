@@ -33,6 +33,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @Flag(help: "Also print the time of each layer (the mean over the timed runs).")
+    var profile = false
+
     func validate() throws {
         guard (1...10_000).contains(runs) else { throw ValidationError("--runs must be between 1 and 10000.") }
     }
@@ -49,6 +52,7 @@ struct BenchCommand: ParsableCommand {
         let output = try executor.outputShape(inputSize: input)
         let flops = try executor.flops(inputSize: input)
         _ = try executor.run(tensor)
+        executor.isProfiling = profile
         var times: [Double] = []
         for _ in 0..<runs {
             times.append(try Stopwatch.milliseconds { _ = try executor.run(tensor) })
@@ -67,6 +71,10 @@ struct BenchCommand: ParsableCommand {
             print(try JSONOutput.text(result))
         } else {
             print(result.text)
+        }
+        if profile {
+            print(LayerProfile(network: converted.network, milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
+                               flops: try executor.layerFlops(inputSize: input)).text)
         }
     }
 
@@ -118,6 +126,26 @@ struct BenchResult: Encodable {
             lines.append(String(format: "Patchwise: %d crops in %.1f ms (%.2f ms each); the FCN is %.1f× faster",
                                 patchwise.crops, patchwise.totalMs, patchwise.perCropMs, patchwise.speedup))
         }
+        return lines.joined(separator: "\n")
+    }
+}
+
+/// Where the time of one run goes, layer by layer.
+struct LayerProfile {
+    let network: Network
+    let milliseconds: [Double]
+    let flops: [Double]
+
+    var text: String {
+        let total = milliseconds.reduce(0, +)
+        var lines = ["", "layer                      kind              ms      share  GFLOP/s"]
+        for (index, layer) in network.layers.enumerated() {
+            let time = milliseconds[index]
+            let rate = flops[index] > 0 && time > 0 ? String(format: "%7.1f", flops[index] / time / 1e6) : "      -"
+            lines.append(String(format: "%-26@ %-14@ %8.2f  %5.1f%%  %@", layer.name.prefix(26).description as NSString,
+                                layer.operation.kind as NSString, time, total > 0 ? 100 * time / total : 0, rate as NSString))
+        }
+        lines.append(String(format: "total                                     %8.2f", total))
         return lines.joined(separator: "\n")
     }
 }
