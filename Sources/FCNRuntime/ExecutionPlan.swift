@@ -24,20 +24,42 @@ struct ExecutionPlan {
     /// Floating-point operations of one run.
     var flops: Double { layerFlops.reduce(0, +) }
 
+    /// The plan for the whole of an input of `input`.
     init(network: Network, input: ActivationShape) throws(ShapeError) {
-        self.input = input
         var steps: [Step] = []
         var current = input
-        var largest = input.elementCount
-        var scratch = 0
-        var layerFlops: [Double] = []
         let outputs = try network.outputShapes(input: input)
         for (layer, output) in zip(network.layers, outputs) {
-            var padding = EdgePadding(uniform: 0)
-            var flops = 0.0
+            let padding: EdgePadding
             switch layer.operation {
             case .convolution(let convolution):
                 padding = Self.padding(convolution.padding, windows: convolution.windows, input: current.spatial)
+            case .pooling(let pooling):
+                padding = Self.padding(pooling.padding, windows: pooling.windows, input: current.spatial)
+            case .zeroPadding(let edges):
+                padding = edges
+            default:
+                padding = EdgePadding(uniform: 0)
+            }
+            steps.append(Step(input: current, output: output, padding: padding))
+            current = output
+        }
+        self.init(network: network, input: input, steps: steps)
+    }
+
+    /// Sizes the buffers and counts the arithmetic of `steps`, which say what each layer
+    /// receives, gives and pads.
+    init(network: Network, input: ActivationShape, steps: [Step]) {
+        self.input = input
+        self.steps = steps
+        var largest = input.elementCount
+        var scratch = 0
+        var layerFlops: [Double] = []
+        for (layer, step) in zip(network.layers, steps) {
+            let (current, output) = (step.input, step.output)
+            var flops = 0.0
+            switch layer.operation {
+            case .convolution(let convolution):
                 let depth = convolution.kernelSize.height * convolution.kernelSize.width * current.channels
                 let positions = output.spatial.height * output.spatial.width
                 flops = 2 * Double(depth) * Double(convolution.filters) * Double(positions)
@@ -49,8 +71,6 @@ struct ExecutionPlan {
                     scratch = max(scratch, min(need((output.spatial.height + 3) / 4), max(Self.patchBudget, need(1))))
                 }
                 scratch = max(scratch, min(positions * depth, max(Self.patchBudget, output.spatial.width * depth)))
-            case .pooling(let pooling):
-                padding = Self.padding(pooling.padding, windows: pooling.windows, input: current.spatial)
             case .dense(let dense):
                 flops = 2 * Double(current.elementCount) * Double(dense.units)
             default:
@@ -58,14 +78,14 @@ struct ExecutionPlan {
             }
             layerFlops.append(flops)
             largest = max(largest, output.elementCount)
-            steps.append(Step(input: current, output: output, padding: padding))
-            current = output
         }
-        self.steps = steps
         activationCount = largest
         scratchCount = scratch
         self.layerFlops = layerFlops
     }
+
+    /// The memory the plan's buffers take, in bytes.
+    var workspaceBytes: Int { (2 * activationCount + scratchCount) * MemoryLayout<Float>.size }
 
     private static func padding(_ mode: PaddingMode, windows: (vertical: AxisWindow, horizontal: AxisWindow), input: Size2D) -> EdgePadding {
         let rows = windows.vertical.padding(inputLength: input.height, mode: mode.vertical)
@@ -77,4 +97,16 @@ struct ExecutionPlan {
 extension ActivationShape {
     /// The runtime's view of the shape: a vector is a 1×1 map.
     var mapSize: MapSize { MapSize(height: spatial.height, width: spatial.width, channels: channels) }
+}
+
+extension LayerOperation {
+    /// The windows the layer slides at run time (1×1 for pointwise layers and zero padding,
+    /// whose amounts are the step's padding).
+    var runtimeWindows: (vertical: AxisWindow, horizontal: AxisWindow) {
+        switch self {
+        case .convolution(let convolution): return convolution.windows
+        case .pooling(let pooling): return pooling.windows
+        default: return (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1))
+        }
+    }
 }

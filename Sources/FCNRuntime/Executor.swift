@@ -14,6 +14,10 @@ public final class Executor {
     private var plan: ExecutionPlan?
     private var workspace: Workspace?
 
+    /// The most memory, in bytes, the buffers of one run may take; a larger input is computed in
+    /// tiles whose stitched result equals the untiled run. nil: no limit.
+    public var memoryBudget: Int?
+
     /// When true, each run adds every layer's wall time, in milliseconds, to `layerMilliseconds`.
     public var isProfiling = false {
         didSet { layerMilliseconds = Array(repeating: 0, count: layers.count) }
@@ -73,15 +77,46 @@ public final class Executor {
 
     /// Runs one sample and returns its output in the model's data format.
     private func runSample(_ input: UnsafePointer<Float>, plan: ExecutionPlan, channelsFirst: Bool) -> [Float] {
-        let workspace = self.workspace!
+        let inputSize = plan.input.mapSize
+        let output = plan.steps.last?.output ?? plan.input
+        let size = output.mapSize
+        var result = [Float](repeating: 0, count: size.count)
+        result.withUnsafeMutableBufferPointer { result in
+            if let budget = memoryBudget, plan.workspaceBytes > budget, ExecutionPlan.isTileable(network) {
+                var image = [Float](repeating: 0, count: inputSize.count)
+                image.withUnsafeMutableBufferPointer { image in
+                    if channelsFirst {
+                        LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width,
+                                               into: image.baseAddress!)
+                    } else {
+                        image.baseAddress!.update(from: input, count: inputSize.count)
+                    }
+                    runTiles(image: image.baseAddress!, plan: plan, budget: budget, into: result.baseAddress!)
+                }
+            } else {
+                let workspace = workspace(for: plan)
+                if channelsFirst {
+                    LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width,
+                                           into: workspace.first)
+                } else {
+                    workspace.first.update(from: input, count: inputSize.count)
+                }
+                result.baseAddress!.update(from: runSteps(of: plan, in: workspace), count: size.count)
+            }
+            if channelsFirst, case .featureMap = output {
+                let hwc = Array(result)
+                hwc.withUnsafeBufferPointer { hwc in
+                    LayoutKernel.transpose(hwc.baseAddress!, rows: size.height * size.width, columns: size.channels, into: result.baseAddress!)
+                }
+            }
+        }
+        return result
+    }
+
+    /// Runs `plan` on what `workspace.first` holds; returns the buffer holding the result (HWC).
+    private func runSteps(of plan: ExecutionPlan, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
         var current = workspace.first
         var spare = workspace.second
-        let inputSize = plan.input.mapSize
-        if channelsFirst {
-            LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width, into: current)
-        } else {
-            current.update(from: input, count: inputSize.count)
-        }
         for (index, (layer, step)) in zip(layers, plan.steps).enumerated() {
             let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
             if execute(layer, step: step, input: current, output: spare, workspace: workspace) {
@@ -89,17 +124,31 @@ public final class Executor {
             }
             if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         }
-        let output = (plan.steps.last?.output ?? plan.input)
-        let size = output.mapSize
-        var result = [Float](repeating: 0, count: size.count)
-        result.withUnsafeMutableBufferPointer { result in
-            if channelsFirst, case .featureMap = output {
-                LayoutKernel.transpose(current, rows: size.height * size.width, columns: size.channels, into: result.baseAddress!)
-            } else {
-                result.baseAddress!.update(from: current, count: size.count)
+        return current
+    }
+
+    /// Computes the output of `plan` tile by tile, each within `budget`, into `output` (HWC).
+    private func runTiles(image: UnsafePointer<Float>, plan: ExecutionPlan, budget: Int, into output: UnsafeMutablePointer<Float>) {
+        let layout = TileLayout(plan: plan, network: network, budget: budget)
+        let full = plan.input.mapSize
+        let channels = (plan.steps.last?.output ?? plan.input).channels
+        var tileWorkspace: Workspace?
+        for (rows, columns) in layout.tiles {
+            let (tile, inputRows, inputColumns) = plan.tile(network: network, rows: rows, columns: columns)
+            if tileWorkspace.map({ $0.activationCount < tile.activationCount || $0.scratchCount < tile.scratchCount }) ?? true {
+                tileWorkspace = Workspace(activationCount: tile.activationCount, scratchCount: tile.scratchCount)
+            }
+            let workspace = tileWorkspace!
+            for (offset, y) in inputRows.enumerated() {
+                (workspace.first + offset * inputColumns.count * full.channels)
+                    .update(from: image + (y * full.width + inputColumns.lowerBound) * full.channels, count: inputColumns.count * full.channels)
+            }
+            let result = runSteps(of: tile, in: workspace)
+            for (offset, y) in rows.enumerated() {
+                (output + (y * layout.grid.width + columns.lowerBound) * channels)
+                    .update(from: result + offset * columns.count * channels, count: columns.count * channels)
             }
         }
-        return result
     }
 
     /// Runs one layer; returns true when the result is in `output`, false when it was computed in place.
@@ -125,8 +174,8 @@ public final class Executor {
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
                                padding: step.padding)
-        case .zeroPadding(let edges):
-            PoolingKernel.zeroPad(edges, input: input, inputSize: inputSize, output: output, outputSize: outputSize)
+        case .zeroPadding:
+            PoolingKernel.zeroPad(step.padding, input: input, inputSize: inputSize, output: output, outputSize: outputSize)
         case .flatten(let order):
             guard order == .channelsHeightWidth, inputSize.channels > 1, inputSize.height * inputSize.width > 1 else { return false }
             LayoutKernel.transpose(input, rows: inputSize.height * inputSize.width, columns: inputSize.channels, into: output)
@@ -149,12 +198,21 @@ public final class Executor {
         return true
     }
 
-    /// The plan for `input`, made and its buffers allocated on first use of that size.
+    /// Buffers for `plan`, kept from the last run when they are large enough.
+    private func workspace(for plan: ExecutionPlan) -> Workspace {
+        if let workspace, workspace.activationCount >= plan.activationCount, workspace.scratchCount >= plan.scratchCount {
+            return workspace
+        }
+        let made = Workspace(activationCount: plan.activationCount, scratchCount: plan.scratchCount)
+        workspace = made
+        return made
+    }
+
+    /// The plan for `input`, made on first use of that size.
     private func plan(for input: ActivationShape) throws(ExecutionError) -> ExecutionPlan {
         if let plan, plan.input == input { return plan }
         let made: ExecutionPlan
         do { made = try ExecutionPlan(network: network, input: input) } catch { throw .inputTooSmall(error) }
-        workspace = Workspace(activationCount: made.activationCount, scratchCount: made.scratchCount)
         plan = made
         return made
     }
@@ -165,12 +223,14 @@ final class Workspace {
     let first: UnsafeMutablePointer<Float>
     let second: UnsafeMutablePointer<Float>
     let scratch: UnsafeMutablePointer<Float>
+    let activationCount: Int
     let scratchCount: Int
 
     init(activationCount: Int, scratchCount: Int) {
         first = .allocate(capacity: max(activationCount, 1))
         second = .allocate(capacity: max(activationCount, 1))
         scratch = .allocate(capacity: max(scratchCount, 1))
+        self.activationCount = activationCount
         self.scratchCount = scratchCount
     }
 

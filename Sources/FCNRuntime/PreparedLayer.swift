@@ -9,7 +9,8 @@ enum PreparedLayer {
     /// weights: (inputs, units) row-major.
     case dense(Dense, weights: [Float], bias: [Float]?)
     case pooling(Pooling)
-    case zeroPadding(EdgePadding)
+    /// Zeros around the map; the amounts are the plan step's padding.
+    case zeroPadding
     case flatten(FlattenOrder)
     case activation(Activation)
     /// y = x · scale + shift per channel.
@@ -49,7 +50,7 @@ enum PreparedLayer {
         case (.convolution, _), (.dense, _), (.batchNormalization, _):
             throw .badWeights(layer: layer.name, reason: "its weights are missing")
         case (.pooling(let pooling), _): self = .pooling(pooling)
-        case (.zeroPadding(let edges), _): self = .zeroPadding(edges)
+        case (.zeroPadding, _): self = .zeroPadding
         case (.flatten(let order), _): self = .flatten(order)
         case (.activation(let activation), _): self = .activation(activation)
         case (.globalPooling(let kind), _): self = .globalPooling(kind)

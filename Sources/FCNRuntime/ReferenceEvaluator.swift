@@ -45,9 +45,9 @@ public struct ReferenceEvaluator {
         for index in network.layers.indices.reversed() {
             needed[index] = (rows, columns)
             let step = plan.steps[index]
-            let (window, before) = Self.window(of: network.layers[index].operation, step: step)
-            rows = Self.inputRange(rows, window.vertical, padding: before.top, limit: step.input.spatial.height)
-            columns = Self.inputRange(columns, window.horizontal, padding: before.left, limit: step.input.spatial.width)
+            let window = network.layers[index].operation.runtimeWindows
+            rows = Self.inputRange(rows, window.vertical, padding: step.padding.top, limit: step.input.spatial.height)
+            columns = Self.inputRange(columns, window.horizontal, padding: step.padding.left, limit: step.input.spatial.width)
         }
         let channels = network.inputShape.channels
         var region = Region(rows: rows, columns: columns, channels: channels, values: [])
@@ -63,19 +63,8 @@ public struct ReferenceEvaluator {
         return region.values
     }
 
-    private static func window(of operation: LayerOperation, step: ExecutionPlan.Step) -> ((vertical: AxisWindow, horizontal: AxisWindow), EdgePadding) {
-        switch operation {
-        case .convolution(let convolution): return (convolution.windows, step.padding)
-        case .pooling(let pooling): return (pooling.windows, step.padding)
-        case .zeroPadding(let edges):
-            return ((AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1)), edges)
-        default:
-            return ((AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1)), EdgePadding(uniform: 0))
-        }
-    }
-
     /// The input cells that outputs `range` read, clipped to the input.
-    private static func inputRange(_ range: Range<Int>, _ window: AxisWindow, padding: Int, limit: Int) -> Range<Int> {
+    static func inputRange(_ range: Range<Int>, _ window: AxisWindow, padding: Int, limit: Int) -> Range<Int> {
         let first = range.lowerBound * window.stride - padding
         let last = (range.upperBound - 1) * window.stride - padding + window.effectiveKernel - 1
         return max(first, 0)..<min(last + 1, limit)

@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var conversion: ConversionArguments
-    @OptionGroup var threading: ThreadingArguments
+    @OptionGroup var runtime: RuntimeArguments
 
     @Option(help: "The input size (HxW).")
     var input: Size2D
@@ -43,7 +43,7 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model, options: conversion.options)
-        let executor = try Executor(model: converted, threads: threading.threads)
+        let executor = try runtime.executor(for: converted)
         var random = SystemRandomNumberGenerator()
         let channels = model.network.inputShape.channels
         let image = MapImage(size: input, channels: channels,
@@ -61,7 +61,7 @@ struct BenchCommand: ParsableCommand {
         let patchwiseResult = patchwise ? try timePatchwise(model: model, image: image, grid: output.spatial) : nil
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
-            threads: threading.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
+            threads: runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
             medianMs: median, minMs: times.min() ?? median, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
@@ -80,7 +80,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
     private func timePatchwise(model: Model, image: MapImage, grid: Size2D) throws -> (crops: Int, total: Double) {
-        let classifier = try Executor(model: model, threads: threading.threads)
+        let classifier = try Executor(model: model, threads: runtime.threads)
         let geometry = try NetworkGeometry(network: model.network, inputSize: input)
         let size = model.network.inputShape.spatial
         let crops = (0..<grid.height).flatMap { row in (0..<grid.width).map { (row, $0) } }.compactMap { cell in

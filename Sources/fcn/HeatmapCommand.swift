@@ -20,7 +20,7 @@ struct HeatmapCommand: ParsableCommand {
             """)
 
     @OptionGroup var modelArguments: ModelArguments
-    @OptionGroup var threading: ThreadingArguments
+    @OptionGroup var runtime: RuntimeArguments
 
     @Argument(help: "PNG or JPEG images.")
     var images: [String]
@@ -79,7 +79,7 @@ struct HeatmapCommand: ParsableCommand {
     func run() throws {
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model)
-        let executor = try Executor(model: converted, threads: threading.threads)
+        let executor = try runtime.executor(for: converted)
         let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model)
         let job = HeatmapJob(
             model: converted, executor: executor, names: names, requested: classes, top: top,

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FCNRuntime
+import FCNModel
 import FCNTensorIO
 
 /// `fcn run`: a model as stored, on a tensor from a `.npy` file.
@@ -21,24 +22,35 @@ struct RunCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy).")
     var output: String
 
-    @OptionGroup var threading: ThreadingArguments
+    @OptionGroup var runtime: RuntimeArguments
 
     func run() throws {
         let model = try modelArguments.load()
-        let executor = try Executor(model: model, threads: threading.threads)
+        let executor = try runtime.executor(for: model)
         let result = try executor.run(try NumPyFile.read(path: input))
         try NumPyFile.write(result, to: output)
     }
 }
 
-/// `--threads`, shared by the commands that run networks.
-struct ThreadingArguments: ParsableArguments {
+/// `--threads` and `--max-memory`, shared by the commands that run networks.
+struct RuntimeArguments: ParsableArguments {
     @Option(help: "Threads for the runtime (default: all cores).")
     var threads: Int?
+
+    @Option(help: "Most memory (MiB) the runtime's buffers may take; larger inputs are computed in tiles that give the same result.")
+    var maxMemory = 768
 
     func validate() throws {
         if let threads, !(1...256).contains(threads) {
             throw ValidationError("--threads must be between 1 and 256.")
         }
+        guard maxMemory >= 1 else { throw ValidationError("--max-memory must be at least 1 (MiB).") }
+    }
+
+    /// An executor for `model` with these settings.
+    func executor(for model: Model) throws -> Executor {
+        let executor = try Executor(model: model, threads: threads)
+        executor.memoryBudget = maxMemory << 20
+        return executor
     }
 }

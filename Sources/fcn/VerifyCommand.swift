@@ -19,7 +19,7 @@ struct VerifyCommand: ParsableCommand {
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var conversion: ConversionArguments
-    @OptionGroup var threading: ThreadingArguments
+    @OptionGroup var runtime: RuntimeArguments
 
     @Option(help: "The larger input size for check (b) (default: twice the classifier's size plus 3).")
     var input: Size2D?
@@ -40,7 +40,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArguments.load()
-        let verifier = try Verifier(classifier: model, options: conversion.options, threads: threading.threads)
+        let verifier = try Verifier(classifier: model, options: conversion.options, threads: runtime.threads)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
         let small = report.classifierSize
         print("Model: \(model.source.path) (\(model.source.format))")
