@@ -48,10 +48,13 @@ public final class H5Dataset: H5Object {
             guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
                 throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
             }
-            var values = [Float](repeating: 0, count: elementCount)
-            guard !values.isEmpty else { return values }
-            let status = values.withUnsafeMutableBytes { buffer in
-                H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
+            guard elementCount > 0 else { return [] }
+            // Read straight into the array's storage, without zero-filling it first.
+            var status: herr_t = 0
+            let values = [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
+                status = H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
+                if status < 0 { buffer.baseAddress!.update(repeating: 0, count: elementCount) }
+                count = elementCount
             }
             try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
             return values

@@ -38,23 +38,37 @@ enum WinogradKernel {
 
     /// U = G g Gᵀ for every (in, out) pair of a (3, 3, in, out) kernel.
     static func transform(kernel: [Float], inputChannels: Int, filters: Int) -> TransformedWeights {
-        var result = [Float](repeating: 0, count: 36 * inputChannels * filters)
         let pairs = inputChannels * filters
-        for pair in 0..<pairs {
-            // The 3×3 taps of this (in, out) pair; the kernel is (ky, kx, in, out).
-            var taps = [Float](repeating: 0, count: 9)
-            for tap in 0..<9 { taps[tap] = kernel[tap * pairs + pair] }
-            for row in 0..<6 {
-                for column in 0..<6 {
-                    var sum: Float = 0
-                    for ky in 0..<3 {
-                        for kx in 0..<3 { sum += g[row][ky] * taps[ky * 3 + kx] * g[column][kx] }
+        let flatG = g.flatMap { $0 }  // (6, 3)
+        let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
+            kernel.withUnsafeBufferPointer { kernel in
+                // Per pair, all pairs at once (pairs are contiguous in both layouts):
+                // t = G g (6×3), then U = t Gᵀ (6×6).
+                var t = [Float](repeating: 0, count: 18 * pairs)
+                for row in 0..<6 {
+                    for kx in 0..<3 {
+                        let target = row * 3 + kx
+                        for pair in 0..<pairs {
+                            var sum: Float = 0
+                            for ky in 0..<3 { sum += flatG[row * 3 + ky] * kernel[(ky * 3 + kx) * pairs + pair] }
+                            t[target * pairs + pair] = sum
+                        }
                     }
-                    result[(row * 6 + column) * pairs + pair] = sum
+                }
+                for row in 0..<6 {
+                    for column in 0..<6 {
+                        let base = (row * 6 + column) * pairs
+                        let (g0, g1, g2) = (flatG[column * 3], flatG[column * 3 + 1], flatG[column * 3 + 2])
+                        for pair in 0..<pairs {
+                            result[base + pair] = t[(row * 3) * pairs + pair] * g0 + t[(row * 3 + 1) * pairs + pair] * g1
+                                + t[(row * 3 + 2) * pairs + pair] * g2
+                        }
+                    }
                 }
             }
+            count = 36 * pairs
         }
-        return TransformedWeights(values: result, inputChannels: inputChannels, filters: filters)
+        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters)
     }
 
     /// How many threads transform tiles at once (OpenBLAS's threads are idle meanwhile).
