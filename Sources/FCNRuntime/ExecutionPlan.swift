@@ -17,15 +17,19 @@ struct ExecutionPlan {
     let steps: [Step]
     /// The size of each of the two activation buffers, in floats.
     let activationCount: Int
-    /// The size of the patch buffer, in floats.
+    /// The size of the scratch buffer (patch matrices, Winograd bands), in floats.
     let scratchCount: Int
+    /// The share of the scratch buffer each worker's patch matrices may use, in floats.
+    let scratchPerWorker: Int
+    /// The threads the plan's kernels split their work among.
+    let workers: Int
     /// Floating-point operations of each layer: 2 per multiply-add of convolutions and dense layers.
     let layerFlops: [Double]
     /// Floating-point operations of one run.
     var flops: Double { layerFlops.reduce(0, +) }
 
-    /// The plan for the whole of an input of `input`.
-    init(network: Network, input: ActivationShape) throws(ShapeError) {
+    /// The plan for the whole of an input of `input`, run by `workers` threads.
+    init(network: Network, input: ActivationShape, workers: Int = 1) throws(ShapeError) {
         var steps: [Step] = []
         var current = input
         let outputs = try network.outputShapes(input: input)
@@ -44,16 +48,18 @@ struct ExecutionPlan {
             steps.append(Step(input: current, output: output, padding: padding))
             current = output
         }
-        self.init(network: network, input: input, steps: steps)
+        self.init(network: network, input: input, steps: steps, workers: workers)
     }
 
     /// Sizes the buffers and counts the arithmetic of `steps`, which say what each layer
     /// receives, gives and pads.
-    init(network: Network, input: ActivationShape, steps: [Step]) {
+    init(network: Network, input: ActivationShape, steps: [Step], workers: Int) {
         self.input = input
         self.steps = steps
+        self.workers = workers
         var largest = input.elementCount
         var scratch = 0
+        var scratchPerWorker = 0
         var layerFlops: [Double] = []
         for (layer, step) in zip(network.layers, steps) {
             let (current, output) = (step.input, step.output)
@@ -66,11 +72,11 @@ struct ExecutionPlan {
                 if WinogradKernel.applies(to: convolution, inputChannels: current.channels) {
                     let need = { (rows: Int) in
                         WinogradKernel.scratchNeeded(tileRows: rows, outputWidth: output.spatial.width,
-                                                    inputChannels: current.channels, filters: convolution.filters)
+                                                    inputChannels: current.channels, filters: convolution.filters, workers: workers)
                     }
                     scratch = max(scratch, min(need((output.spatial.height + 3) / 4), max(Self.patchBudget, need(1))))
                 }
-                scratch = max(scratch, min(positions * depth, max(Self.patchBudget, output.spatial.width * depth)))
+                scratchPerWorker = max(scratchPerWorker, min(positions * depth, max(Self.patchBudget / workers, output.spatial.width * depth)))
             case .dense(let dense):
                 flops = 2 * Double(current.elementCount) * Double(dense.units)
             default:
@@ -80,7 +86,8 @@ struct ExecutionPlan {
             largest = max(largest, output.elementCount)
         }
         activationCount = largest
-        scratchCount = scratch
+        self.scratchPerWorker = scratchPerWorker
+        scratchCount = max(scratch, scratchPerWorker * workers)
         self.layerFlops = layerFlops
     }
 

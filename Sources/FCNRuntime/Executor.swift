@@ -10,6 +10,8 @@ import Foundation
 /// Buffers are sized once per input size and reused across runs of that size.
 public final class Executor {
     public let network: Network
+    /// The threads the kernels split their work among.
+    public let threads: Int
     private let layers: [PreparedLayer]
     private var plan: ExecutionPlan?
     private var workspace: Workspace?
@@ -38,7 +40,10 @@ public final class Executor {
             layers.append(try PreparedLayer(layer, weights: weights[layer.name], fastConvolutions: fastConvolutions))
         }
         self.layers = layers
-        openblas_set_num_threads(Int32(threads ?? ProcessInfo.processInfo.activeProcessorCount))
+        self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        // The kernels share work among `threads` workers themselves; OpenBLAS runs on each
+        // worker's thread alone, so the two never compete for cores.
+        openblas_set_num_threads(1)
     }
 
     /// Floating-point operations of one run on an input of `size`.
@@ -119,7 +124,7 @@ public final class Executor {
         var spare = workspace.second
         for (index, (layer, step)) in zip(layers, plan.steps).enumerated() {
             let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
-            if execute(layer, step: step, input: current, output: spare, workspace: workspace) {
+            if execute(layer, step: step, of: plan, input: current, output: spare, workspace: workspace) {
                 swap(&current, &spare)
             }
             if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
@@ -152,7 +157,7 @@ public final class Executor {
     }
 
     /// Runs one layer; returns true when the result is in `output`, false when it was computed in place.
-    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, input: UnsafeMutablePointer<Float>,
+    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, of plan: ExecutionPlan, input: UnsafeMutablePointer<Float>,
                          output: UnsafeMutablePointer<Float>, workspace: Workspace) -> Bool {
         let inputSize = step.input.mapSize
         let outputSize = step.output.mapSize
@@ -160,15 +165,15 @@ public final class Executor {
         case .convolution(let convolution, let weights, let bias):
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                   output: output, outputSize: outputSize, padding: step.padding,
-                                  scratch: workspace.scratch, scratchCount: workspace.scratchCount)
+                                  scratch: workspace.scratch, scratchPerWorker: plan.scratchPerWorker, workers: plan.workers)
         case .winograd(let convolution, let weights, let bias):
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,
-                               scratch: workspace.scratch, scratchCount: workspace.scratchCount)
+                               scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
         case .dense(let dense, let weights, let bias):
             weights.withUnsafeBufferPointer { weights in
-                ConvolutionKernel.multiply(rows: 1, depth: inputSize.count, filters: dense.units, patches: input,
-                                           weights: weights.baseAddress!, output: output)
+                ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
+                                                 weights: weights.baseAddress!, output: output, workers: threads)
             }
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
         case .pooling(let pooling):
@@ -212,7 +217,7 @@ public final class Executor {
     private func plan(for input: ActivationShape) throws(ExecutionError) -> ExecutionPlan {
         if let plan, plan.input == input { return plan }
         let made: ExecutionPlan
-        do { made = try ExecutionPlan(network: network, input: input) } catch { throw .inputTooSmall(error) }
+        do { made = try ExecutionPlan(network: network, input: input, workers: threads) } catch { throw .inputTooSmall(error) }
         plan = made
         return made
     }

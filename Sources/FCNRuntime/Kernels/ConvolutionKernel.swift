@@ -21,26 +21,45 @@ enum ConvolutionKernel {
         _ convolution: Convolution, weights: [Float], bias: [Float]?,
         input: UnsafePointer<Float>, inputSize: MapSize,
         output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding,
-        scratch: UnsafeMutablePointer<Float>, scratchCount: Int
+        scratch: UnsafeMutablePointer<Float>, scratchPerWorker: Int, workers: Int
     ) {
         let depth = convolution.kernelSize.height * convolution.kernelSize.width * inputSize.channels  // K
         let filters = convolution.filters  // N
+        let positions = outputSize.height * outputSize.width
         let isPointwise = convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1)
             && padding.isZero
         weights.withUnsafeBufferPointer { weights in
-            if isPointwise {
-                multiply(rows: outputSize.height * outputSize.width, depth: depth, filters: filters,
-                         patches: input, weights: weights.baseAddress!, output: output)
+            let weights = weights.baseAddress!
+            if positions == 1 {
+                let patches = isPointwise ? UnsafePointer(input) : UnsafePointer(scratch)
+                if !isPointwise {
+                    gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: 1, rows: 0..<1, padding: padding, into: scratch)
+                }
+                multiplyOneRow(depth: depth, filters: filters, patches: patches, weights: weights, output: output, workers: workers)
+            } else if isPointwise {
+                multiplyShared(rows: positions, depth: depth, filters: filters, patches: input, weights: weights,
+                               output: output, workers: workers)
+            } else if positions < Self.rowsPerWorker * workers, positions * depth <= scratchPerWorker * workers {
+                // Few output positions (a Dense turned convolution on a small grid): one patch
+                // matrix, the filters shared out, so each worker reads only its part of the kernel.
+                gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: outputSize.width,
+                              rows: 0..<outputSize.height, padding: padding, into: scratch)
+                multiplyShared(rows: positions, depth: depth, filters: filters, patches: scratch, weights: weights,
+                               output: output, workers: workers)
             } else {
-                let rowsPerBand = max(1, scratchCount / max(1, outputSize.width * depth))
-                var firstRow = 0
-                while firstRow < outputSize.height {
-                    let rows = min(rowsPerBand, outputSize.height - firstRow)
-                    gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: outputSize.width,
-                                  rows: firstRow..<(firstRow + rows), padding: padding, into: scratch)
-                    multiply(rows: rows * outputSize.width, depth: depth, filters: filters, patches: scratch,
-                             weights: weights.baseAddress!, output: output + firstRow * outputSize.width * filters)
-                    firstRow += rows
+                // Each worker takes a share of the output rows, a band at a time in its own scratch.
+                let rowsPerBand = max(1, scratchPerWorker / max(1, outputSize.width * depth))
+                Parallel.split(outputSize.height, workers: workers) { worker, share in
+                    let patches = scratch + worker * scratchPerWorker
+                    var firstRow = share.lowerBound
+                    while firstRow < share.upperBound {
+                        let rows = min(rowsPerBand, share.upperBound - firstRow)
+                        gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: outputSize.width,
+                                      rows: firstRow..<(firstRow + rows), padding: padding, into: patches)
+                        multiply(rows: rows * outputSize.width, depth: depth, filters: filters, patches: patches,
+                                 weights: weights, output: output + firstRow * outputSize.width * filters)
+                        firstRow += rows
+                    }
                 }
             }
         }
@@ -48,7 +67,7 @@ enum ConvolutionKernel {
                        positions: outputSize.height * outputSize.width, channels: filters)
     }
 
-    /// output (rows, filters) = patches (rows, depth) · weights (depth, filters).
+    /// output (rows, filters) = patches (rows, depth) · weights (depth, filters), on one thread.
     static func multiply(rows: Int, depth: Int, filters: Int, patches: UnsafePointer<Float>,
                          weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         if rows == 1 {
@@ -57,6 +76,36 @@ enum ConvolutionKernel {
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(filters), Int32(depth),
                         1, patches, Int32(depth), weights, Int32(filters), 0, output, Int32(filters))
+        }
+    }
+
+    /// Below this many rows per worker, products are shared out by filters, not by rows.
+    static let rowsPerWorker = 256
+
+    /// `multiply` shared among the workers: by rows when there are many, else by filters.
+    static func multiplyShared(rows: Int, depth: Int, filters: Int, patches: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                               output: UnsafeMutablePointer<Float>, workers: Int) {
+        if rows >= rowsPerWorker * workers {
+            Parallel.split(rows, workers: workers) { _, share in
+                multiply(rows: share.count, depth: depth, filters: filters, patches: patches + share.lowerBound * depth,
+                         weights: weights, output: output + share.lowerBound * filters)
+            }
+        } else {
+            Parallel.split(filters, workers: workers, minimumShare: 32) { _, columns in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns.count), Int32(depth), 1,
+                            patches, Int32(depth), weights + columns.lowerBound, Int32(filters),
+                            0, output + columns.lowerBound, Int32(filters))
+            }
+        }
+    }
+
+    /// output (filters) = patches (depth) · weights (depth, filters) as GEMV, the filters shared
+    /// among the workers (OpenBLAS runs GEMV faster than a one-row GEMM).
+    static func multiplyOneRow(depth: Int, filters: Int, patches: UnsafePointer<Float>, weights: UnsafePointer<Float>,
+                               output: UnsafeMutablePointer<Float>, workers: Int) {
+        Parallel.split(filters, workers: workers, minimumShare: 64) { _, columns in
+            cblas_sgemv(CblasRowMajor, CblasTrans, Int32(depth), Int32(columns.count), 1, weights + columns.lowerBound,
+                        Int32(filters), patches, 1, 0, output + columns.lowerBound, 1)
         }
     }
 

@@ -1,5 +1,4 @@
 import COpenBLAS
-import Dispatch
 import FCNModel
 
 /// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray,
@@ -71,27 +70,26 @@ enum WinogradKernel {
         return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters)
     }
 
-    /// How many threads transform tiles at once (OpenBLAS's threads are idle meanwhile).
-    static let transformWorkers = 2
-
-    /// The floats of scratch one band of `tileRows` tile rows needs for `outputWidth` outputs.
-    static func scratchNeeded(tileRows: Int, outputWidth: Int, inputChannels: Int, filters: Int) -> Int {
+    /// The floats of scratch one band of `tileRows` tile rows needs for `outputWidth` outputs
+    /// with `workers` threads.
+    static func scratchNeeded(tileRows: Int, outputWidth: Int, inputChannels: Int, filters: Int, workers: Int) -> Int {
         let tiles = tileRows * ((outputWidth + 3) / 4)
-        return 36 * tiles * (inputChannels + filters) + transformWorkers * (36 * inputChannels + 24 * filters)
+        return 36 * tiles * (inputChannels + filters) + workers * (36 * inputChannels + 24 * filters)
     }
 
     static func run(
         _ convolution: Convolution, weights: TransformedWeights, bias: [Float]?,
         input: UnsafePointer<Float>, inputSize: MapSize,
         output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding,
-        scratch: UnsafeMutablePointer<Float>, scratchCount: Int
+        scratch: UnsafeMutablePointer<Float>, scratchCount: Int, workers: Int
     ) {
         let (channels, filters) = (weights.inputChannels, weights.filters)
         let tilesAcross = (outputSize.width + 3) / 4
         let tileRowsTotal = (outputSize.height + 3) / 4
-        let perTileRow = scratchNeeded(tileRows: 1, outputWidth: outputSize.width, inputChannels: channels, filters: filters)
+        let perTileRow = scratchNeeded(tileRows: 1, outputWidth: outputSize.width, inputChannels: channels, filters: filters,
+                                       workers: workers)
         let perWorker = 36 * channels + 24 * filters
-        let fixed = transformWorkers * perWorker
+        let fixed = workers * perWorker
         let bandRows = max(1, min(tileRowsTotal, (scratchCount - fixed) / max(1, perTileRow - fixed)))
         weights.values.withUnsafeBufferPointer { transformed in
             var firstTileRow = 0
@@ -103,7 +101,7 @@ enum WinogradKernel {
                 // Per worker: one 6×6 input block (36, in), then (4, 6, out) for the output transform.
                 let workerScratch = products + 36 * tiles * filters
                 let firstRow = firstTileRow
-                inParallel(tiles: tiles) { worker, range in
+                Parallel.split(tiles, workers: workers, minimumShare: 8) { worker, range in
                     let patch = workerScratch + worker * perWorker
                     for tile in range {
                         let tileY = firstRow + tile / tilesAcross
@@ -112,13 +110,15 @@ enum WinogradKernel {
                         transformInput(patch, channels: channels, into: transformedInput + tile * channels, stride: tiles * channels)
                     }
                 }
-                for k in 0..<36 {
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(tiles), Int32(filters), Int32(channels), 1,
-                                transformedInput + k * tiles * channels, Int32(channels),
-                                transformed.baseAddress! + k * channels * filters, Int32(filters),
-                                0, products + k * tiles * filters, Int32(filters))
+                Parallel.split(36, workers: workers) { _, elements in
+                    for k in elements {
+                        ConvolutionKernel.multiply(rows: tiles, depth: channels, filters: filters,
+                                                   patches: transformedInput + k * tiles * channels,
+                                                   weights: transformed.baseAddress! + k * channels * filters,
+                                                   output: products + k * tiles * filters)
+                    }
                 }
-                inParallel(tiles: tiles) { worker, range in
+                Parallel.split(tiles, workers: workers, minimumShare: 8) { worker, range in
                     let partial = workerScratch + worker * perWorker + 36 * channels
                     for tile in range {
                         let tileY = firstRow + tile / tilesAcross
@@ -132,20 +132,6 @@ enum WinogradKernel {
         }
         Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
                        positions: outputSize.height * outputSize.width, channels: filters)
-    }
-
-    /// Splits `tiles` into one contiguous range per worker and runs them at once.
-    private static func inParallel(tiles: Int, _ body: (Int, Range<Int>) -> Void) {
-        let workers = min(transformWorkers, max(1, tiles / 8))
-        let share = (tiles + workers - 1) / workers
-        withoutActuallyEscaping(body) { body in
-            // The workers write disjoint tiles of the shared buffers.
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let range = (worker * share)..<min(tiles, (worker + 1) * share)
-                if !range.isEmpty { body(worker, range) }
-            }
-        }
     }
 
     /// Copies the 6×6 block at (`top`, `left`) of the input, zeros outside it, as (36, in).
