@@ -18,12 +18,12 @@ struct ClassNames {
             model.deletingLastPathComponent().appendingPathComponent("labels.txt").path,
         ]
         guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            if let explicitPath { throw LabelsError(path: explicitPath, reason: "no such file") }
+            if let explicitPath { throw HeatmapInputError(path: explicitPath, reason: "no such file") }
             names = nil
             return
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw LabelsError(path: path, reason: "not UTF-8 text")
+            throw HeatmapInputError(path: path, reason: "not UTF-8 text")
         }
         names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .reversed().drop { $0.isEmpty }.reversed()
@@ -38,19 +38,20 @@ struct ClassNames {
     func index(of requested: String, classes: Int) throws -> Int {
         if let index = Int(requested) {
             guard (0..<classes).contains(index) else {
-                throw LabelsError(path: "--class", reason: "class \(index) is out of range: the model has classes 0 to \(classes - 1)")
+                throw HeatmapInputError(path: "--class", reason: "class \(index) is out of range: the model has classes 0 to \(classes - 1)")
             }
             return index
         }
         guard let index = names?.firstIndex(of: requested), index < classes else {
             let known = names.map { $0.prefix(classes).joined(separator: ", ") } ?? "no labels file; use class numbers 0 to \(classes - 1)"
-            throw LabelsError(path: "--class", reason: "no class named '\(requested)'; known: \(known)")
+            throw HeatmapInputError(path: "--class", reason: "no class named '\(requested)'; known: \(known)")
         }
         return index
     }
 }
 
-struct LabelsError: Error, CustomStringConvertible {
+/// A problem with one input of `fcn heatmap` (an image, the labels, a class, the output folder).
+struct HeatmapInputError: Error, CustomStringConvertible {
     let path: String
     let reason: String
     var description: String { "\(path): \(reason)" }
@@ -76,7 +77,7 @@ struct HeatmapJob {
         do {
             try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
         } catch {
-            throw LabelsError(path: outputFolder, reason: "cannot create the output folder")
+            throw HeatmapInputError(path: outputFolder, reason: "cannot create the output folder")
         }
     }
 
@@ -94,19 +95,19 @@ struct HeatmapJob {
         let network = model.network
         let minimum = network.inputShape.spatial
         guard image.size.height >= minimum.height, image.size.width >= minimum.width else {
-            throw LabelsError(path: path, reason: "the image is \(image.size) pixels\(resize == nil ? "" : " after resizing"), "
+            throw HeatmapInputError(path: path, reason: "the image is \(image.size) pixels\(resize == nil ? "" : " after resizing"), "
                               + "smaller than the model's minimum input \(minimum)")
         }
         let channels = grayInput ? 1 : network.inputShape.channels
         guard channels == network.inputShape.channels else {
-            throw LabelsError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
+            throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
         }
         let input = preprocessing.input(from: image, channels: channels)
         var gridTensor: Tensor!
         timings["run_ms"] = try Stopwatch.milliseconds { gridTensor = try executor.run(input.tensor(for: network)) }
         let grid = MapImage(framework: gridTensor, format: network.dataFormat)
         let geometry = try NetworkGeometry(network: network, inputSize: image.size)
-        guard let last = geometry.layers.last else { throw LabelsError(path: path, reason: "the model has no layers") }
+        guard let last = geometry.layers.last else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
         let placement = CellPlacement(startY: last.vertical.start, startX: last.horizontal.start,
                                       jumpY: Double(last.vertical.jump), jumpX: Double(last.horizontal.jump))
         let peaks = (0..<grid.channels).map { Self.peak(of: $0, in: grid) }
@@ -211,34 +212,4 @@ struct HeatmapManifest: Encodable {
     let classes: [ClassEntry]
     let gridFile: String
     let timingsMs: [String: Double]
-}
-
-/// A one-line progress bar on stderr, drawn only when stderr is a terminal.
-struct ProgressBar {
-    let total: Int
-    let enabled: Bool
-
-    init(total: Int, enabled: Bool) {
-        self.total = total
-        self.enabled = enabled && isatty(STDERR_FILENO) != 0
-    }
-
-    mutating func update(done: Int, label: String) {
-        guard enabled else { return }
-        let width = 30
-        let filled = total > 0 ? done * width / total : width
-        let bar = String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled)
-        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) \(label)\u{1B}[K".utf8))
-    }
-
-    func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
-    }
-
-    mutating func finish() {
-        update(done: total, label: "done")
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\n".utf8))
-    }
 }
