@@ -71,10 +71,11 @@ struct ExecutionPlan {
                 flops = 2 * Double(depth) * Double(convolution.filters) * Double(positions)
                 if WinogradKernel.applies(to: convolution, inputChannels: current.channels) {
                     let need = { (rows: Int) in
-                        WinogradKernel.scratchNeeded(tileRows: rows, outputWidth: output.spatial.width,
+                        WinogradKernel.scratchNeeded(tileRows: rows, block: 7 - convolution.kernelSize.height, outputWidth: output.spatial.width,
                                                     inputChannels: current.channels, filters: convolution.filters, workers: workers)
                     }
-                    scratch = max(scratch, min(need((output.spatial.height + 3) / 4), max(Self.patchBudget, need(1))))
+                    let block = 7 - convolution.kernelSize.height
+                    scratch = max(scratch, min(need((output.spatial.height + block - 1) / block), max(Self.patchBudget, need(1))))
                 }
                 scratchPerWorker = max(scratchPerWorker, min(positions * depth, max(Self.patchBudget / workers, output.spatial.width * depth)))
             case .dense(let dense):

@@ -29,8 +29,8 @@ public final class Executor {
 
     /// Prepares `model` to run, with `threads` OpenBLAS threads (default: all cores).
     ///
-    /// - Parameter fastConvolutions: use Winograd's F(4×4, 3×3) for 3×3 stride-1 convolutions
-    ///   (default); false keeps every convolution on the im2col + GEMM path.
+    /// - Parameter fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5
+    ///   stride-1 convolutions (default); false keeps every convolution on the im2col + GEMM path.
     /// - Throws: `ExecutionError` when the model has no weights or they contain NaN.
     public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true) throws(ExecutionError) {
         guard let weights = model.weights else { throw .noWeights }

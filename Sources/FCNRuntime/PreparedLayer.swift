@@ -4,7 +4,7 @@ import FCNModel
 enum PreparedLayer {
     /// weights: (kh·kw·in, out) row-major, which is the canonical (kh, kw, in, out) kernel as is.
     case convolution(Convolution, weights: [Float], bias: [Float]?)
-    /// A 3×3 stride-1 convolution with its kernel in Winograd form.
+    /// A 3×3, 4×4 or 5×5 stride-1 convolution with its kernel in Winograd form.
     case winograd(Convolution, weights: WinogradKernel.TransformedWeights, bias: [Float]?)
     /// weights: (inputs, units) row-major.
     case dense(Dense, weights: [Float], bias: [Float]?)
@@ -20,7 +20,7 @@ enum PreparedLayer {
     case identity
 
     /// Prepares `layer`, checking that its weights are present and finite; with
-    /// `fastConvolutions`, 3×3 stride-1 convolutions take the Winograd path.
+    /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path.
     init(_ layer: Layer, weights: LayerWeights?, fastConvolutions: Bool) throws(ExecutionError) {
         func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
             guard let tensor else { return nil }
@@ -34,8 +34,8 @@ enum PreparedLayer {
             let values = try finite(kernel, "kernel")!
             let inputChannels = kernel.shape[2]
             if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
-                self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, inputChannels: inputChannels,
-                                                                                filters: convolution.filters),
+                self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, size: convolution.kernelSize.height,
+                                                                                inputChannels: inputChannels, filters: convolution.filters),
                                  bias: try finite(bias, "bias"))
             } else {
                 self = .convolution(convolution, weights: values, bias: try finite(bias, "bias"))

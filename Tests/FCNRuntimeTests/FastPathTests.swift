@@ -36,6 +36,11 @@ import _FCNTestSupport
         Case(name: "winograd after explicit padding", input: Size2D(height: 10, width: 15), channels: 16, layers: [
             conv("a", filters: 16, kernel: 3, padding: .explicit(EdgePadding(top: 2, bottom: 0, left: 1, right: 3))),
         ]),
+        Case(name: "winograd 4×4 and 5×5, odd sizes", input: Size2D(height: 15, width: 13), channels: 64, layers: [
+            conv("a", filters: 64, kernel: 5, padding: .same, activation: .plainReLU),
+            conv("b", filters: 9, kernel: 4),
+            conv("c", filters: 10, kernel: 4, padding: .same),
+        ]),
         Case(name: "im2col: stride 2 same, dilation 2, 5×5", input: Size2D(height: 23, width: 19), channels: 5, layers: [
             conv("a", filters: 7, kernel: 3, stride: 2, padding: .same, activation: .plainReLU),
             conv("b", filters: 6, kernel: 3, dilation: 2, padding: .same),

@@ -1,55 +1,72 @@
 import COpenBLAS
 import FCNModel
 
-/// 3×3, stride-1 convolution by Winograd's minimal filtering F(4×4, 3×3) (Lavin & Gray,
-/// "Fast Algorithms for Convolutional Neural Networks", 2016).
+/// Stride-1 convolution by Winograd's minimal filtering F(m×m, r×r) with 6×6 input blocks
+/// (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", 2016): F(4×4, 3×3),
+/// F(3×3, 4×4) and F(2×2, 5×5), all on the points 0, ±1, ±2, ∞.
 ///
-/// Each 4×4 block of outputs comes from a 6×6 block of inputs: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`.
+/// Each m×m block of outputs comes from a 6×6 block of inputs: `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A`.
 /// Across channels the element-wise products become 36 matrix products
 /// `M_k (tiles, out) = V_k (tiles, in) · U_k (in, out)`, which is where the time goes: 36
-/// multiply-adds per 16 outputs instead of 9·16, a 4× cut in arithmetic. The kernel
-/// transform U is made once when the executor is built. Tiles are processed in bands so the
-/// transformed data stays within a fixed budget whatever the image size.
+/// multiply-adds per m² outputs instead of r²·m² (4× fewer for 3×3 and 4×4, 2.8× for 5×5).
+/// Bᵀ depends only on the points; G (6×r) and Aᵀ (m×6) follow from them. The kernel transform
+/// U is made once when the executor is built. Tiles are processed in bands so the transformed
+/// data stays within a fixed budget whatever the image size.
 enum WinogradKernel {
     /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column.
     struct TransformedWeights {
         let values: [Float]  // (36, in, out)
         let inputChannels: Int
         let filters: Int
+        /// The kernel size r and the output block m = 7 − r.
+        let kernel: Int
+        var outputBlock: Int { 7 - kernel }
     }
 
-    /// Whether a convolution takes this path: 3×3, stride 1, no dilation, and enough channels
-    /// for the matrix products to pay for the transforms.
+    /// Whether a convolution takes this path: square r×r with r from 3 to 5, stride 1, no
+    /// dilation, and enough channels for the matrix products to pay for the transforms (more
+    /// for 5×5, whose blocks give only 4 outputs).
     static func applies(to convolution: Convolution, inputChannels: Int) -> Bool {
-        convolution.kernelSize == Size2D(square: 3) && convolution.strides == Size2D(square: 1)
-            && convolution.dilation == Size2D(square: 1) && inputChannels >= 8 && convolution.filters >= 8
+        let size = convolution.kernelSize
+        guard size.height == size.width, (3...5).contains(size.height), convolution.strides == Size2D(square: 1),
+              convolution.dilation == Size2D(square: 1)
+        else { return false }
+        return size.height == 5 ? inputChannels >= 64 && convolution.filters >= 64 : inputChannels >= 8 && convolution.filters >= 8
     }
 
-    /// G (6×3), the kernel transform.
-    private static let g: [[Float]] = [
-        [1.0 / 4, 0, 0],
-        [-1.0 / 6, -1.0 / 6, -1.0 / 6],
-        [-1.0 / 6, 1.0 / 6, -1.0 / 6],
-        [1.0 / 24, 1.0 / 12, 1.0 / 6],
-        [1.0 / 24, -1.0 / 12, 1.0 / 6],
-        [0, 0, 1],
-    ]
+    /// The finite points and their normalisers; the sixth point is ∞.
+    private static let points: [Float] = [0, 1, -1, 2, -2]
+    private static let normalisers: [Float] = [4, -6, -6, 24, 24]
 
-    /// U = G g Gᵀ for every (in, out) pair of a (3, 3, in, out) kernel.
-    static func transform(kernel: [Float], inputChannels: Int, filters: Int) -> TransformedWeights {
+    /// G (6×r), the kernel transform: row i is (1, p, p², …)/nᵢ for point p, then (0, …, 0, 1).
+    static func kernelTransform(_ r: Int) -> [[Float]] {
+        zip(points, normalisers).map { point, normaliser in
+            (0..<r).map { power in (0..<power).reduce(Float(1)) { product, _ in product * point } / normaliser }
+        } + [(0..<r).map { $0 == r - 1 ? 1 : 0 }]
+    }
+
+    /// Aᵀ (m×6), the output transform: row j is (p⁰ʲ…) over the points, 1 at ∞ in the last row.
+    static func outputTransform(_ m: Int) -> [[Float]] {
+        (0..<m).map { power in
+            points.map { point in (0..<power).reduce(Float(1)) { product, _ in product * point } } + [power == m - 1 ? 1 : 0]
+        }
+    }
+
+    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel.
+    static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int) -> TransformedWeights {
         let pairs = inputChannels * filters
-        let flatG = g.flatMap { $0 }  // (6, 3)
+        let flatG = kernelTransform(r).flatMap { $0 }  // (6, r)
         let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
             kernel.withUnsafeBufferPointer { kernel in
                 // Per pair, all pairs at once (pairs are contiguous in both layouts):
-                // t = G g (6×3), then U = t Gᵀ (6×6).
-                var t = [Float](repeating: 0, count: 18 * pairs)
+                // t = G g (6×r), then U = t Gᵀ (6×6).
+                var t = [Float](repeating: 0, count: 6 * r * pairs)
                 for row in 0..<6 {
-                    for kx in 0..<3 {
-                        let target = row * 3 + kx
+                    for kx in 0..<r {
+                        let target = row * r + kx
                         for pair in 0..<pairs {
                             var sum: Float = 0
-                            for ky in 0..<3 { sum += flatG[row * 3 + ky] * kernel[(ky * 3 + kx) * pairs + pair] }
+                            for ky in 0..<r { sum += flatG[row * r + ky] * kernel[(ky * r + kx) * pairs + pair] }
                             t[target * pairs + pair] = sum
                         }
                     }
@@ -57,23 +74,23 @@ enum WinogradKernel {
                 for row in 0..<6 {
                     for column in 0..<6 {
                         let base = (row * 6 + column) * pairs
-                        let (g0, g1, g2) = (flatG[column * 3], flatG[column * 3 + 1], flatG[column * 3 + 2])
                         for pair in 0..<pairs {
-                            result[base + pair] = t[(row * 3) * pairs + pair] * g0 + t[(row * 3 + 1) * pairs + pair] * g1
-                                + t[(row * 3 + 2) * pairs + pair] * g2
+                            var sum: Float = 0
+                            for kx in 0..<r { sum += t[(row * r + kx) * pairs + pair] * flatG[column * r + kx] }
+                            result[base + pair] = sum
                         }
                     }
                 }
             }
             count = 36 * pairs
         }
-        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters)
+        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r)
     }
 
-    /// The floats of scratch one band of `tileRows` tile rows needs for `outputWidth` outputs
-    /// with `workers` threads.
-    static func scratchNeeded(tileRows: Int, outputWidth: Int, inputChannels: Int, filters: Int, workers: Int) -> Int {
-        let tiles = tileRows * ((outputWidth + 3) / 4)
+    /// The floats of scratch one band of `tileRows` tile rows of `block`×`block` outputs needs
+    /// for `outputWidth` outputs with `workers` threads.
+    static func scratchNeeded(tileRows: Int, block: Int, outputWidth: Int, inputChannels: Int, filters: Int, workers: Int) -> Int {
+        let tiles = tileRows * ((outputWidth + block - 1) / block)
         return 36 * tiles * (inputChannels + filters) + workers * (36 * inputChannels + 24 * filters)
     }
 
@@ -83,11 +100,12 @@ enum WinogradKernel {
         output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding,
         scratch: UnsafeMutablePointer<Float>, scratchCount: Int, workers: Int
     ) {
-        let (channels, filters) = (weights.inputChannels, weights.filters)
-        let tilesAcross = (outputSize.width + 3) / 4
-        let tileRowsTotal = (outputSize.height + 3) / 4
-        let perTileRow = scratchNeeded(tileRows: 1, outputWidth: outputSize.width, inputChannels: channels, filters: filters,
-                                       workers: workers)
+        let (channels, filters, block) = (weights.inputChannels, weights.filters, weights.outputBlock)
+        let outputRows = outputTransform(block)
+        let tilesAcross = (outputSize.width + block - 1) / block
+        let tileRowsTotal = (outputSize.height + block - 1) / block
+        let perTileRow = scratchNeeded(tileRows: 1, block: block, outputWidth: outputSize.width, inputChannels: channels,
+                                       filters: filters, workers: workers)
         let perWorker = 36 * channels + 24 * filters
         let fixed = workers * perWorker
         let bandRows = max(1, min(tileRowsTotal, (scratchCount - fixed) / max(1, perTileRow - fixed)))
@@ -106,7 +124,8 @@ enum WinogradKernel {
                     for tile in range {
                         let tileY = firstRow + tile / tilesAcross
                         let tileX = tile % tilesAcross
-                        gather(input: input, inputSize: inputSize, top: tileY * 4 - padding.top, left: tileX * 4 - padding.left, into: patch)
+                        gather(input: input, inputSize: inputSize, top: tileY * block - padding.top, left: tileX * block - padding.left,
+                               into: patch)
                         transformInput(patch, channels: channels, into: transformedInput + tile * channels, stride: tiles * channels)
                     }
                 }
@@ -123,8 +142,9 @@ enum WinogradKernel {
                     for tile in range {
                         let tileY = firstRow + tile / tilesAcross
                         let tileX = tile % tilesAcross
-                        transformOutput(products + tile * filters, stride: tiles * filters, filters: filters, partial: partial,
-                                        output: output, outputSize: outputSize, top: tileY * 4, left: tileX * 4)
+                        transformOutput(products + tile * filters, stride: tiles * filters, filters: filters, rows: outputRows,
+                                        partial: partial, output: output, outputSize: outputSize,
+                                        top: tileY * block, left: tileX * block)
                     }
                 }
                 firstTileRow += rows
@@ -195,36 +215,35 @@ enum WinogradKernel {
         }
     }
 
-    /// Y = Aᵀ m A for every filter, written where the 4×4 block lies inside the output;
-    /// `partial` holds (4, 6, filters) floats.
-    private static func transformOutput(_ m: UnsafeMutablePointer<Float>, stride: Int, filters: Int, partial: UnsafeMutablePointer<Float>,
+    /// Y = Aᵀ m A for every filter, written where the block lies inside the output; `rows` is
+    /// Aᵀ (m×6) and `partial` holds (m, 6, filters) floats.
+    private static func transformOutput(_ m: UnsafeMutablePointer<Float>, stride: Int, filters: Int, rows transform: [[Float]],
+                                        partial: UnsafeMutablePointer<Float>,
                                         output: UnsafeMutablePointer<Float>, outputSize: MapSize, top: Int, left: Int) {
-        // Aᵀ rows: [1 1 1 1 1 0] [0 1 −1 2 −2 0] [0 1 1 4 4 0] [0 1 −1 8 −8 1]; first down the rows.
+        let block = transform.count
+        // First down the rows: partial[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].
         for column in 0..<6 {
-            let (r0, r1, r2) = (m + column * stride, m + (6 + column) * stride, m + (12 + column) * stride)
-            let (r3, r4, r5) = (m + (18 + column) * stride, m + (24 + column) * stride, m + (30 + column) * stride)
-            let (p0, p1) = (partial + column * filters, partial + (6 + column) * filters)
-            let (p2, p3) = (partial + (12 + column) * filters, partial + (18 + column) * filters)
-            for f in 0..<filters {
-                let (x1, x2, x3, x4) = (r1[f], r2[f], r3[f], r4[f])
-                p0[f] = r0[f] + x1 + x2 + x3 + x4
-                p1[f] = x1 - x2 + 2 * (x3 - x4)
-                p2[f] = x1 + x2 + 4 * (x3 + x4)
-                p3[f] = x1 - x2 + 8 * (x3 - x4) + r5[f]
+            for (j, coefficients) in transform.enumerated() {
+                let target = partial + (j * 6 + column) * filters
+                target.update(repeating: 0, count: filters)
+                for (i, coefficient) in coefficients.enumerated() where coefficient != 0 {
+                    let source = m + (i * 6 + column) * stride
+                    for f in 0..<filters { target[f] += coefficient * source[f] }
+                }
             }
         }
         // Then across the columns, straight into the output.
-        let rows = min(4, outputSize.height - top)
-        let columns = min(4, outputSize.width - left)
+        let rows = min(block, outputSize.height - top)
+        let columns = min(block, outputSize.width - left)
         for row in 0..<rows {
             let p = partial + row * 6 * filters
-            let target = output + ((top + row) * outputSize.width + left) * filters
-            for f in 0..<filters {
-                let (x0, x1, x2, x3, x4, x5) = (p[f], p[filters + f], p[2 * filters + f], p[3 * filters + f], p[4 * filters + f], p[5 * filters + f])
-                target[f] = x0 + x1 + x2 + x3 + x4
-                if columns > 1 { target[filters + f] = x1 - x2 + 2 * (x3 - x4) }
-                if columns > 2 { target[2 * filters + f] = x1 + x2 + 4 * (x3 + x4) }
-                if columns > 3 { target[3 * filters + f] = x1 - x2 + 8 * (x3 - x4) + x5 }
+            for (column, coefficients) in transform.prefix(columns).enumerated() {
+                let target = output + ((top + row) * outputSize.width + left + column) * filters
+                target.update(repeating: 0, count: filters)
+                for (i, coefficient) in coefficients.enumerated() where coefficient != 0 {
+                    let source = p + i * filters
+                    for f in 0..<filters { target[f] += coefficient * source[f] }
+                }
             }
         }
     }
