@@ -178,7 +178,7 @@ public final class Executor {
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
-                               padding: step.padding)
+                               padding: step.padding, workers: plan.workers)
         case .zeroPadding:
             PoolingKernel.zeroPad(step.padding, input: input, inputSize: inputSize, output: output, outputSize: outputSize)
         case .flatten(let order):
@@ -187,8 +187,8 @@ public final class Executor {
         case .globalPooling(let kind):
             PoolingKernel.global(kind, input: input, inputSize: inputSize, output: output)
         case .activation(let activation):
-            ActivationKernel.apply(activation, to: input, positions: inputSize.height * inputSize.width,
-                                   channels: step.input.channels)
+            Epilogue.apply(bias: nil, activation: activation, to: input, positions: inputSize.height * inputSize.width,
+                           channels: step.input.channels, workers: plan.workers)
             return false
         case .affine(let scale, let shift):
             let channels = inputSize.channels

@@ -64,7 +64,7 @@ enum ConvolutionKernel {
             }
         }
         Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
-                       positions: outputSize.height * outputSize.width, channels: filters)
+                       positions: outputSize.height * outputSize.width, channels: filters, workers: workers)
     }
 
     /// output (rows, filters) = patches (rows, depth) · weights (depth, filters), on one thread.
@@ -155,18 +155,23 @@ enum ConvolutionKernel {
     }
 }
 
-/// Adds the bias and applies the activation to (positions, channels) values in place.
+/// Adds the bias and applies the activation to (positions, channels) values in place, the
+/// positions shared among `workers`.
 enum Epilogue {
     static func apply(bias: [Float]?, activation: Activation, to values: UnsafeMutablePointer<Float>,
-                      positions: Int, channels: Int) {
-        if let bias {
-            bias.withUnsafeBufferPointer { bias in
-                for position in 0..<positions {
-                    let row = values + position * channels
-                    for channel in 0..<channels { row[channel] += bias[channel] }
+                      positions: Int, channels: Int, workers: Int = 1) {
+        guard bias != nil || activation != .linear else { return }
+        Parallel.split(positions, workers: workers, minimumShare: 4096 / max(channels, 1) + 1) { _, share in
+            let start = values + share.lowerBound * channels
+            if let bias {
+                bias.withUnsafeBufferPointer { bias in
+                    for position in 0..<share.count {
+                        let row = start + position * channels
+                        for channel in 0..<channels { row[channel] += bias[channel] }
+                    }
                 }
             }
+            ActivationKernel.apply(activation, to: start, positions: share.count, channels: channels)
         }
-        ActivationKernel.apply(activation, to: values, positions: positions, channels: channels)
     }
 }

@@ -3,14 +3,22 @@ import FCNModel
 /// Max and average pooling, global pooling and zero padding on HWC maps.
 enum PoolingKernel {
     static func pool(_ pooling: Pooling, input: UnsafePointer<Float>, inputSize: MapSize,
-                     output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding) {
+                     output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding, workers: Int = 1) {
+        Parallel.split(outputSize.height, workers: workers, minimumShare: 8) { _, rows in
+            pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize, padding: padding, rows: rows)
+        }
+    }
+
+    /// Pools output rows `rows`.
+    private static func pool(_ pooling: Pooling, input: UnsafePointer<Float>, inputSize: MapSize,
+                             output: UnsafeMutablePointer<Float>, outputSize: MapSize, padding: EdgePadding, rows outputRows: Range<Int>) {
         let channels = inputSize.channels
         let (poolHeight, poolWidth) = (pooling.poolSize.height, pooling.poolSize.width)
         // The padded area's far edge: Caffe's average divides by the window clipped to it.
         let paddedHeight = inputSize.height + padding.bottom
         let paddedWidth = inputSize.width + padding.right
         var sums = [Float](repeating: 0, count: channels)
-        for outputY in 0..<outputSize.height {
+        for outputY in outputRows {
             let startY = outputY * pooling.strides.height - padding.top
             let rows = max(startY, 0)..<min(startY + poolHeight, inputSize.height)
             for outputX in 0..<outputSize.width {

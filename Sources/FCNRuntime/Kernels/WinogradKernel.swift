@@ -151,7 +151,7 @@ enum WinogradKernel {
             }
         }
         Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
-                       positions: outputSize.height * outputSize.width, channels: filters)
+                       positions: outputSize.height * outputSize.width, channels: filters, workers: workers)
     }
 
     /// Copies the 6×6 block at (`top`, `left`) of the input, zeros outside it, as (36, in).
