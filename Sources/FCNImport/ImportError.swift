@@ -77,7 +77,6 @@ public enum SupportedLayers {
     /// Caffe layer types.
     public static let caffe: [String] = [
         "Input", "Convolution", "InnerProduct", "Pooling (MAX, AVE)", "ReLU", "Sigmoid", "TanH", "ELU",
-        "Softmax", "Dropout", "Flatten", "BatchNorm", "Scale",
+        "Softmax", "Dropout", "Flatten",
     ]
-
 }
