@@ -43,9 +43,7 @@ public struct SlidingWindow: Hashable, Sendable {
 
     /// The padding on each side for an input of `size`.
     public func edgePadding(input size: Size2D) -> EdgePadding {
-        let rows = vertical.padding(inputLength: size.height, mode: padding.vertical)
-        let columns = horizontal.padding(inputLength: size.width, mode: padding.horizontal)
-        return EdgePadding(top: rows.before, bottom: rows.after, left: columns.before, right: columns.after)
+        padding.edges(windows: (vertical, horizontal), input: size)
     }
 }
 

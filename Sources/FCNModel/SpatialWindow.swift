@@ -99,6 +99,13 @@ public enum AxisPaddingMode: Hashable, Sendable {
 }
 
 extension PaddingMode {
+    /// The padding on each side of an input of `size` for a layer sliding `windows`.
+    public func edges(windows: (vertical: AxisWindow, horizontal: AxisWindow), input size: Size2D) -> EdgePadding {
+        let rows = windows.vertical.padding(inputLength: size.height, mode: vertical)
+        let columns = windows.horizontal.padding(inputLength: size.width, mode: horizontal)
+        return EdgePadding(top: rows.before, bottom: rows.after, left: columns.before, right: columns.after)
+    }
+
     /// This padding along the vertical axis.
     public var vertical: AxisPaddingMode {
         switch self {

@@ -37,9 +37,9 @@ struct ExecutionPlan {
             let padding: EdgePadding
             switch layer.operation {
             case .convolution(let convolution):
-                padding = Self.padding(convolution.padding, windows: convolution.windows, input: current.spatial)
+                padding = convolution.padding.edges(windows: convolution.windows, input: current.spatial)
             case .pooling(let pooling):
-                padding = Self.padding(pooling.padding, windows: pooling.windows, input: current.spatial)
+                padding = pooling.padding.edges(windows: pooling.windows, input: current.spatial)
             case .zeroPadding(let edges):
                 padding = edges
             default:
@@ -94,12 +94,6 @@ struct ExecutionPlan {
 
     /// The memory the plan's buffers take, in bytes.
     var workspaceBytes: Int { (2 * activationCount + scratchCount) * MemoryLayout<Float>.size }
-
-    private static func padding(_ mode: PaddingMode, windows: (vertical: AxisWindow, horizontal: AxisWindow), input: Size2D) -> EdgePadding {
-        let rows = windows.vertical.padding(inputLength: input.height, mode: mode.vertical)
-        let columns = windows.horizontal.padding(inputLength: input.width, mode: mode.horizontal)
-        return EdgePadding(top: rows.before, bottom: rows.after, left: columns.before, right: columns.after)
-    }
 }
 
 extension ActivationShape {

@@ -85,27 +85,25 @@ public final class Executor {
         let inputSize = plan.input.mapSize
         let output = plan.steps.last?.output ?? plan.input
         let size = output.mapSize
+        // The sample in the runtime's HWC layout, written where the run starts from.
+        func copyInput(into target: UnsafeMutablePointer<Float>) {
+            if channelsFirst {
+                LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width, into: target)
+            } else {
+                target.update(from: input, count: inputSize.count)
+            }
+        }
         var result = [Float](repeating: 0, count: size.count)
         result.withUnsafeMutableBufferPointer { result in
             if let budget = memoryBudget, plan.workspaceBytes > budget, ExecutionPlan.isTileable(network) {
                 var image = [Float](repeating: 0, count: inputSize.count)
                 image.withUnsafeMutableBufferPointer { image in
-                    if channelsFirst {
-                        LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width,
-                                               into: image.baseAddress!)
-                    } else {
-                        image.baseAddress!.update(from: input, count: inputSize.count)
-                    }
+                    copyInput(into: image.baseAddress!)
                     runTiles(image: image.baseAddress!, plan: plan, budget: budget, into: result.baseAddress!)
                 }
             } else {
                 let workspace = workspace(for: plan)
-                if channelsFirst {
-                    LayoutKernel.transpose(input, rows: inputSize.channels, columns: inputSize.height * inputSize.width,
-                                           into: workspace.first)
-                } else {
-                    workspace.first.update(from: input, count: inputSize.count)
-                }
+                copyInput(into: workspace.first)
                 result.baseAddress!.update(from: runSteps(of: plan, in: workspace), count: size.count)
             }
             if channelsFirst, case .featureMap = output {

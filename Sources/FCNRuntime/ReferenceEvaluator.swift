@@ -46,8 +46,8 @@ public struct ReferenceEvaluator {
             needed[index] = (rows, columns)
             let step = plan.steps[index]
             let window = network.layers[index].operation.runtimeWindows
-            rows = Self.inputRange(rows, window.vertical, padding: step.padding.top, limit: step.input.spatial.height)
-            columns = Self.inputRange(columns, window.horizontal, padding: step.padding.left, limit: step.input.spatial.width)
+            rows = ExecutionPlan.reach(rows, window.vertical, before: step.padding.top, limit: step.input.spatial.height).0
+            columns = ExecutionPlan.reach(columns, window.horizontal, before: step.padding.left, limit: step.input.spatial.width).0
         }
         let channels = network.inputShape.channels
         var region = Region(rows: rows, columns: columns, channels: channels, values: [])
@@ -61,13 +61,6 @@ public struct ReferenceEvaluator {
             region = try apply(layer, to: region, step: plan.steps[index], rows: needed[index].rows, columns: needed[index].columns)
         }
         return region.values
-    }
-
-    /// The input cells that outputs `range` read, clipped to the input.
-    static func inputRange(_ range: Range<Int>, _ window: AxisWindow, padding: Int, limit: Int) -> Range<Int> {
-        let first = range.lowerBound * window.stride - padding
-        let last = (range.upperBound - 1) * window.stride - padding + window.effectiveKernel - 1
-        return max(first, 0)..<min(last + 1, limit)
     }
 
     private func apply(_ layer: Layer, to input: Region, step: ExecutionPlan.Step, rows: Range<Int>, columns: Range<Int>) throws(ExecutionError) -> Region {

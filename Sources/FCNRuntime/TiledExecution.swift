@@ -40,7 +40,7 @@ extension ExecutionPlan {
 
     /// The input cells outputs `range` read (clipped to the input), and the padding the clipped
     /// ends then need before and after.
-    private static func reach(_ range: Range<Int>, _ window: AxisWindow, before: Int, limit: Int) -> (Range<Int>, Int, Int) {
+    static func reach(_ range: Range<Int>, _ window: AxisWindow, before: Int, limit: Int) -> (Range<Int>, Int, Int) {
         let first = range.lowerBound * window.stride - before
         let last = (range.upperBound - 1) * window.stride - before + window.effectiveKernel - 1
         let clipped = max(first, 0)..<min(last + 1, limit)

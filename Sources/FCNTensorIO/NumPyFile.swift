@@ -82,11 +82,10 @@ public enum NumPyFile {
             let product = partial.0.multipliedReportingOverflow(by: dimension)
             return (product.partialValue, partial.1 || product.overflow)
         }
-        guard !overflow, count <= (bytes.count - dataStart) / 4 + 1 else {
-            throw .truncated(path: path, expectedBytes: dataStart + count * 4, actualBytes: bytes.count)
-        }
-        guard bytes.count - dataStart >= count * 4 else {
-            throw .truncated(path: path, expectedBytes: dataStart + count * 4, actualBytes: bytes.count)
+        // Checked before any multiplication by 4 can overflow.
+        guard !overflow, count <= (bytes.count - dataStart) / 4 else {
+            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
+            throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
         }
         var values = [Float](repeating: 0, count: count)
         values.withUnsafeMutableBytes { target in
