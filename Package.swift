@@ -26,6 +26,8 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
+        .target(name: "CDirectConvolution"),
+
         // MARK: - Public API
         .target(name: "FCNModel"),
         .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
@@ -35,7 +37,7 @@ let package = Package(
             dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
-        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS"]),
+        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CDirectConvolution"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),

@@ -164,6 +164,9 @@ public final class Executor {
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                   output: output, outputSize: outputSize, padding: step.padding,
                                   scratch: workspace.scratch, scratchPerWorker: plan.scratchPerWorker, workers: plan.workers)
+        case .direct(let convolution, let filters, let bias):
+            DirectConvolutionKernel.run(convolution, filters: filters, bias: bias, input: input, inputSize: inputSize,
+                                        output: output, outputSize: outputSize, padding: step.padding, workers: plan.workers)
         case .winograd(let convolution, let weights, let bias):
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,

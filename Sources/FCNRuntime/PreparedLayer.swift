@@ -4,6 +4,8 @@ import FCNModel
 enum PreparedLayer {
     /// weights: (kh·kw·in, out) row-major, which is the canonical (kh, kw, in, out) kernel as is.
     case convolution(Convolution, weights: [Float], bias: [Float]?)
+    /// A convolution with a thin patch matrix, its kernel packed for the direct kernel.
+    case direct(Convolution, filters: DirectConvolutionKernel.PackedFilters, bias: [Float]?)
     /// A 3×3, 4×4 or 5×5 stride-1 convolution with its kernel in Winograd form.
     case winograd(Convolution, weights: WinogradKernel.TransformedWeights, bias: [Float]?)
     /// weights: (inputs, units) row-major.
@@ -20,7 +22,8 @@ enum PreparedLayer {
     case identity
 
     /// Prepares `layer`, checking that its weights are present and finite; with
-    /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path.
+    /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path and other
+    /// convolutions with small patches the direct one.
     init(_ layer: Layer, weights: LayerWeights?, fastConvolutions: Bool) throws(ExecutionError) {
         func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
             guard let tensor else { return nil }
@@ -37,6 +40,10 @@ enum PreparedLayer {
                 self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, size: convolution.kernelSize.height,
                                                                                 inputChannels: inputChannels, filters: convolution.filters),
                                  bias: try finite(bias, "bias"))
+            } else if fastConvolutions, DirectConvolutionKernel.applies(to: convolution, inputChannels: inputChannels) {
+                self = .direct(convolution, filters: DirectConvolutionKernel.pack(kernel: values, depth: kernel.shape[0] * kernel.shape[1] * inputChannels,
+                                                                                  filters: convolution.filters),
+                               bias: try finite(bias, "bias"))
             } else {
                 self = .convolution(convolution, weights: values, bias: try finite(bias, "bias"))
             }

@@ -6,7 +6,8 @@ import FCNRuntime
 import Testing
 import _FCNTestSupport
 
-/// Every fast path of the executor (Winograd for 3×3 stride 1, im2col bands, 1×1 GEMM, GEMV)
+/// Every fast path of the executor (Winograd for 3×3 to 5×5 stride 1, the direct kernel for
+/// small patches, im2col bands, 1×1 GEMM, GEMV)
 /// against the plain GEMM path and the independent reference evaluator, on odd sizes,
 /// strides, dilations and paddings.
 @Suite struct FastPathTests {
@@ -48,7 +49,18 @@ import _FCNTestSupport
             conv("b", filters: 9, kernel: 4),
             conv("c", filters: 10, kernel: 4, padding: .same),
         ], checkReference: false),
-        Case(name: "im2col: stride 2 same, dilation 2, 5×5", input: Size2D(height: 23, width: 19), channels: 5, layers: [
+        Case(name: "direct: 11×11 stride 4, padded unevenly; 20 filters (a partial panel)", input: Size2D(height: 39, width: 47),
+             channels: 3, layers: [
+            conv("a", filters: 20, kernel: 11, stride: 4, padding: .explicit(EdgePadding(top: 3, bottom: 1, left: 0, right: 5)),
+                 activation: .plainReLU),
+            conv("b", filters: 16, kernel: 1),
+            conv("c", filters: 33, kernel: 3, stride: 2, padding: .same),
+        ]),
+        Case(name: "direct: small maps padded on every side, stride 3", input: Size2D(height: 4, width: 4), channels: 2, layers: [
+            conv("a", filters: 5, kernel: 5, padding: .same),
+            conv("b", filters: 7, kernel: 4, stride: 3),
+        ]),
+        Case(name: "stride 2 same and 5×5 (direct), dilation 2 (im2col)", input: Size2D(height: 23, width: 19), channels: 5, layers: [
             conv("a", filters: 7, kernel: 3, stride: 2, padding: .same, activation: .plainReLU),
             conv("b", filters: 6, kernel: 3, dilation: 2, padding: .same),
             conv("c", filters: 4, kernel: 5),
