@@ -28,7 +28,8 @@ enum ConvolutionKernel {
         let positions = outputSize.height * outputSize.width
         let isPointwise = convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1)
             && padding.isZero
-        weights.withUnsafeBufferPointer { weights in
+        // Whether the bias and activation were applied band by band, while each was in cache.
+        let isFinished = weights.withUnsafeBufferPointer { weights -> Bool in
             let weights = weights.baseAddress!
             if positions == 1 {
                 let patches = isPointwise ? UnsafePointer(input) : UnsafePointer(scratch)
@@ -36,9 +37,11 @@ enum ConvolutionKernel {
                     gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: 1, rows: 0..<1, padding: padding, into: scratch)
                 }
                 multiplyOneRow(depth: depth, filters: filters, patches: patches, weights: weights, output: output, workers: workers)
+                return false
             } else if isPointwise {
                 multiplyShared(rows: positions, depth: depth, filters: filters, patches: input, weights: weights,
                                output: output, workers: workers)
+                return false
             } else if positions < Self.rowsPerWorker * workers, positions * depth <= scratchPerWorker * workers {
                 // Few output positions (a Dense turned convolution on a small grid): one patch
                 // matrix, the filters shared out, so each worker reads only its part of the kernel.
@@ -46,6 +49,7 @@ enum ConvolutionKernel {
                               rows: 0..<outputSize.height, padding: padding, into: scratch)
                 multiplyShared(rows: positions, depth: depth, filters: filters, patches: scratch, weights: weights,
                                output: output, workers: workers)
+                return false
             } else {
                 // Each worker takes a share of the output rows, a band at a time in its own scratch.
                 let rowsPerBand = max(1, scratchPerWorker / max(1, outputSize.width * depth))
@@ -56,13 +60,18 @@ enum ConvolutionKernel {
                         let rows = min(rowsPerBand, share.upperBound - firstRow)
                         gatherPatches(convolution, input: input, inputSize: inputSize, outputWidth: outputSize.width,
                                       rows: firstRow..<(firstRow + rows), padding: padding, into: patches)
+                        let band = output + firstRow * outputSize.width * filters
                         multiply(rows: rows * outputSize.width, depth: depth, filters: filters, patches: patches,
-                                 weights: weights, output: output + firstRow * outputSize.width * filters)
+                                 weights: weights, output: band)
+                        Epilogue.apply(bias: bias, activation: convolution.activation, to: band,
+                                       positions: rows * outputSize.width, channels: filters)
                         firstRow += rows
                     }
                 }
+                return true
             }
         }
+        guard !isFinished else { return }
         Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
                        positions: outputSize.height * outputSize.width, channels: filters, workers: workers)
     }

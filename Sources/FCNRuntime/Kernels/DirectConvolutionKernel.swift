@@ -45,15 +45,19 @@ enum DirectConvolutionKernel {
             stride_y: Int32(convolution.strides.height), stride_x: Int32(convolution.strides.width),
             pad_top: Int32(padding.top), pad_left: Int32(padding.left),
             output_width: Int32(outputSize.width), filters: Int32(filters.filters))
+        let (width, channels) = (outputSize.width, filters.filters)
         filters.values.withUnsafeBufferPointer { packed in
             let packed = packed.baseAddress!
             withUnsafePointer(to: &shape) { shape in
                 Parallel.split(outputSize.height, workers: workers) { _, rows in
-                    fcn_direct_convolution(shape, input, packed, output, Int32(rows.lowerBound), Int32(rows.count))
+                    for row in rows {
+                        // Bias and activation while the row is still in cache.
+                        fcn_direct_convolution(shape, input, packed, output, Int32(row), 1)
+                        Epilogue.apply(bias: bias, activation: convolution.activation, to: output + row * width * channels,
+                                       positions: width, channels: channels)
+                    }
                 }
             }
         }
-        Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
-                       positions: outputSize.height * outputSize.width, channels: filters.filters, workers: workers)
     }
 }

@@ -144,14 +144,12 @@ enum WinogradKernel {
                         let tileX = tile % tilesAcross
                         transformOutput(products + tile * filters, stride: tiles * filters, filters: filters, rows: outputRows,
                                         partial: partial, output: output, outputSize: outputSize,
-                                        top: tileY * block, left: tileX * block)
+                                        top: tileY * block, left: tileX * block, bias: bias, activation: convolution.activation)
                     }
                 }
                 firstTileRow += rows
             }
         }
-        Epilogue.apply(bias: bias, activation: convolution.activation, to: output,
-                       positions: outputSize.height * outputSize.width, channels: filters, workers: workers)
     }
 
     /// Copies the 6×6 block at (`top`, `left`) of the input, zeros outside it, as (36, in).
@@ -215,11 +213,12 @@ enum WinogradKernel {
         }
     }
 
-    /// Y = Aᵀ m A for every filter, written where the block lies inside the output; `rows` is
-    /// Aᵀ (m×6) and `partial` holds (m, 6, filters) floats.
+    /// Y = Aᵀ m A for every filter, plus bias and activation, written where the block lies inside
+    /// the output; `rows` is Aᵀ (m×6) and `partial` holds (m, 6, filters) floats.
     private static func transformOutput(_ m: UnsafeMutablePointer<Float>, stride: Int, filters: Int, rows transform: [[Float]],
                                         partial: UnsafeMutablePointer<Float>,
-                                        output: UnsafeMutablePointer<Float>, outputSize: MapSize, top: Int, left: Int) {
+                                        output: UnsafeMutablePointer<Float>, outputSize: MapSize, top: Int, left: Int,
+                                        bias: [Float]?, activation: Activation) {
         let block = transform.count
         // First down the rows: partial[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].
         for column in 0..<6 {
@@ -245,6 +244,8 @@ enum WinogradKernel {
                     for f in 0..<filters { target[f] += coefficient * source[f] }
                 }
             }
+            Epilogue.apply(bias: bias, activation: activation, to: output + ((top + row) * outputSize.width + left) * filters,
+                           positions: columns, channels: filters)
         }
     }
 }
