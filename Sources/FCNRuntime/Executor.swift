@@ -27,6 +27,10 @@ public final class Executor {
     /// Accumulated time per layer while `isProfiling`, in the network's layer order.
     public private(set) var layerMilliseconds: [Double] = []
 
+    /// The kernel each layer runs on, in the network's layer order, e.g. "winograd F(4x4,3x3)",
+    /// "direct", "im2col+gemm" (chosen per layer when the executor is built).
+    public var layerPaths: [String] { layers.map(\.path) }
+
     /// Prepares `model` to run, with `threads` OpenBLAS threads (default: all cores).
     ///
     /// - Parameter fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5

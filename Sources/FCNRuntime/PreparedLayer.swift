@@ -64,4 +64,20 @@ enum PreparedLayer {
         case (.dropout, _), (.reshape, _): self = .identity
         }
     }
+
+    /// The kernel the layer runs on, for profiles.
+    var path: String {
+        switch self {
+        case .convolution: "im2col+gemm"
+        case .direct: "direct"
+        case .winograd(_, let weights, _):
+            "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel))"
+        case .dense: "gemv"
+        case .pooling, .globalPooling: "pooling"
+        case .zeroPadding: "copy"
+        case .flatten: "transpose"
+        case .activation, .affine: "elementwise"
+        case .identity: "none"
+        }
+    }
 }

@@ -62,7 +62,7 @@ struct BenchCommand: ParsableCommand {
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
             threads: runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
-            medianMs: median, minMs: times.min() ?? median, flop: flops, gflops: flops / median / 1e6,
+            medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
@@ -73,7 +73,8 @@ struct BenchCommand: ParsableCommand {
             print(result.text)
         }
         if profile {
-            print(LayerProfile(network: converted.network, milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
+            print(LayerProfile(network: converted.network, paths: executor.layerPaths,
+                               milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
                                flops: try executor.layerFlops(inputSize: input)).text)
         }
     }
@@ -110,6 +111,8 @@ struct BenchResult: Encodable {
     let runs: Int
     let medianMs: Double
     let minMs: Double
+    /// Every timed run, in order.
+    let timesMs: [Double]
     let flop: Double
     let gflops: Double
     let peakMemoryBytes: Int
@@ -130,22 +133,31 @@ struct BenchResult: Encodable {
     }
 }
 
-/// Where the time of one run goes, layer by layer.
+/// Where the time of one run goes, layer by layer, with the kernel each layer ran on.
 struct LayerProfile {
     let network: Network
+    let paths: [String]
     let milliseconds: [Double]
     let flops: [Double]
 
     var text: String {
         let total = milliseconds.reduce(0, +)
-        var lines = ["", "layer                      kind              ms      share  GFLOP/s"]
+        func row(_ cells: [String]) -> String {
+            zip(cells, [-24, -14, -22, 9, 7, 8]).map { cell, width in
+                let padding = String(repeating: " ", count: max(0, abs(width) - cell.count))
+                return width < 0 ? cell + padding : padding + cell
+            }.joined(separator: " ").replacing(#/ +$/#, with: "")
+        }
+        var lines = ["", row(["layer", "kind", "path", "ms", "share", "GFLOP/s"])]
         for (index, layer) in network.layers.enumerated() {
             let time = milliseconds[index]
-            let rate = flops[index] > 0 && time > 0 ? String(format: "%7.1f", flops[index] / time / 1e6) : "      -"
-            lines.append(String(format: "%-26@ %-14@ %8.2f  %5.1f%%  %@", layer.name.prefix(26).description as NSString,
-                                layer.operation.kind as NSString, time, total > 0 ? 100 * time / total : 0, rate as NSString))
+            lines.append(row([
+                String(layer.name.prefix(24)), layer.operation.kind, paths[index], String(format: "%.2f", time),
+                String(format: "%.1f%%", total > 0 ? 100 * time / total : 0),
+                flops[index] > 0 && time > 0 ? String(format: "%.1f", flops[index] / time / 1e6) : "-",
+            ]))
         }
-        lines.append(String(format: "total                                     %8.2f", total))
+        lines.append(row(["total", "", "", String(format: "%.2f", total), "", ""]))
         return lines.joined(separator: "\n")
     }
 }

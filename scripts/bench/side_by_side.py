@@ -4,11 +4,13 @@
 For each workload it first checks that both compute the same score grid: `fcn run` on the
 file `fcn convert` writes and ONNX Runtime on the graph export_onnx.py writes get the same
 random input (NHWC for fcn, NCHW for ORT), and the outputs must agree within 1e-4 of the
-largest score. Then, for each thread count, it runs `fcn bench --json` and an ONNX Runtime
-measurement in a fresh child process, one after the other, so that both see the machine in
-the same state. Both report the median of the same number of timed runs after one warm-up
-run, and their peak memory as the process's VmHWM (fcn: its own; ORT: the child's, which
-includes the Python interpreter and numpy).
+largest score. Then, for each thread count, it alternates `fcn bench --json` and an ONNX
+Runtime measurement in a fresh child process, in --rounds rounds (fcn first in odd rounds, ORT
+first in even ones), each with a share of the timed runs after one warm-up run. A shared
+machine speeds up and slows down over seconds; fine alternation lets both see the same
+conditions. The table gives the median over all timed runs of each, and their peak memory as
+the process's VmHWM (fcn: its own; ORT: the child's, which includes the Python interpreter and
+numpy), the largest over the rounds.
 
 ONNX Runtime runs with intra_op_num_threads = N, inter_op_num_threads = 1, sequential
 execution and all graph optimizations.
@@ -41,11 +43,11 @@ Workload = collections.namedtuple("Workload", "model height width runs")
 
 # Timed runs are chosen so that each measurement takes seconds, not minutes, on 2 cores.
 WORKLOADS = [
-    Workload("lenet", 512, 512, 10),
-    Workload("alexnet", 451, 451, 10),
-    Workload("alexnet", 500, 500, 10),
-    Workload("vgg16", 500, 500, 5),
-    Workload("vgg16", 1024, 1024, 3),
+    Workload("lenet", 512, 512, 20),
+    Workload("alexnet", 451, 451, 20),
+    Workload("alexnet", 500, 500, 20),
+    Workload("vgg16", 500, 500, 8),
+    Workload("vgg16", 1024, 1024, 4),
 ]
 DISPLAY_NAMES = {"lenet": "LeNet", "alexnet": "AlexNet", "vgg16": "VGG16"}
 
@@ -87,7 +89,7 @@ def ort_child(arguments: argparse.Namespace) -> None:
         session.run(None, {name: image})
         times.append((time.perf_counter() - started) * 1e3)
     print(json.dumps({
-        "median_ms": statistics.median(times), "min_ms": min(times), "grid": list(output.shape[2:]),
+        "median_ms": statistics.median(times), "min_ms": min(times), "times_ms": times, "grid": list(output.shape[2:]),
         "session_ms": session_ms, "peak_memory_bytes": vm_hwm_bytes(),
     }))
 
@@ -113,6 +115,34 @@ def measure_fcn(fcn: pathlib.Path, model: pathlib.Path, workload: Workload, thre
     command = [str(fcn), "bench", str(model), "--input", f"{workload.height}x{workload.width}",
                "--threads", str(threads), "--runs", str(runs), "--json"]
     return json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)
+
+
+def measure_alternately(fcn: pathlib.Path, model: pathlib.Path, onnx_model: pathlib.Path, workload: Workload,
+                        threads: int, runs: int, rounds: int) -> tuple[dict, dict]:
+    """Both measurements in alternating rounds, pooled: every run's time, the median and minimum
+    over all of them, and the largest peak memory."""
+    rounds = max(1, min(rounds, runs))
+    results = {"fcn": [], "ort": []}
+    for round_index in range(rounds):
+        share = runs // rounds + (1 if round_index < runs % rounds else 0)
+        order = ["fcn", "ort"] if round_index % 2 == 0 else ["ort", "fcn"]
+        for side in order:
+            if side == "fcn":
+                results["fcn"].append(measure_fcn(fcn, model, workload, threads, share))
+            else:
+                results["ort"].append(measure_ort(onnx_model, workload, threads, share))
+
+    def pooled(measurements: list[dict]) -> dict:
+        merged = dict(measurements[-1])
+        times = [time for measurement in measurements for time in measurement["times_ms"]]
+        merged.update(times_ms=times, median_ms=statistics.median(times), min_ms=min(times), runs=len(times),
+                      peak_memory_bytes=max(measurement["peak_memory_bytes"] for measurement in measurements))
+        return merged
+
+    fcn_result, ort_result = pooled(results["fcn"]), pooled(results["ort"])
+    if "flop" in fcn_result:
+        fcn_result["gflops"] = fcn_result["flop"] / fcn_result["median_ms"] / 1e6
+    return fcn_result, ort_result
 
 
 def converted_model(fcn: pathlib.Path, model: pathlib.Path, work: pathlib.Path) -> pathlib.Path:
@@ -205,6 +235,8 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     parser.add_argument("--only", help="models to run, comma-separated (lenet, alexnet, vgg16)")
     parser.add_argument("--runs", type=int, help="timed runs for every workload (default: per workload)")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="alternations of fcn and ORT the timed runs are shared among (default 4)")
     # The child process that takes one ORT measurement.
     parser.add_argument("--ort-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=pathlib.Path, help=argparse.SUPPRESS)
@@ -248,8 +280,7 @@ def main() -> int:
             failures.append(f"{name}: outputs differ ({check})")
 
         for count in threads:
-            fcn_result = measure_fcn(fcn, model, workload, count, runs)
-            ort_result = measure_ort(onnx_model, workload, count, runs)
+            fcn_result, ort_result = measure_alternately(fcn, model, onnx_model, workload, count, runs, arguments.rounds)
             grids = {tuple(fcn_result["grid"]), tuple(ort_result["grid"]), tuple(check["fcn_shape"][1:3]),
                      tuple(check["ort_shape"][1:3])}
             if len(grids) != 1:
