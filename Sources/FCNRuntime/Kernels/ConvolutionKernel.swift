@@ -100,7 +100,8 @@ enum ConvolutionKernel {
                          weights: weights, output: output + share.lowerBound * filters)
             }
         } else {
-            Parallel.split(filters, workers: workers, minimumShare: 32) { _, columns in
+            // One piece per worker: each piece packs the whole left-hand matrix again.
+            Parallel.split(filters, workers: workers, minimumShare: 32, piecesPerWorker: 1) { _, columns in
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(columns.count), Int32(depth), 1,
                             patches, Int32(depth), weights + columns.lowerBound, Int32(filters),
                             0, output + columns.lowerBound, Int32(filters))
@@ -112,7 +113,7 @@ enum ConvolutionKernel {
     /// among the workers (OpenBLAS runs GEMV faster than a one-row GEMM).
     static func multiplyOneRow(depth: Int, filters: Int, patches: UnsafePointer<Float>, weights: UnsafePointer<Float>,
                                output: UnsafeMutablePointer<Float>, workers: Int) {
-        Parallel.split(filters, workers: workers, minimumShare: 64) { _, columns in
+        Parallel.split(filters, workers: workers, minimumShare: 64, piecesPerWorker: 1) { _, columns in
             cblas_sgemv(CblasRowMajor, CblasTrans, Int32(depth), Int32(columns.count), 1, weights + columns.lowerBound,
                         Int32(filters), patches, 1, 0, output + columns.lowerBound, 1)
         }
