@@ -70,12 +70,9 @@ struct ExecutionPlan {
                 let positions = output.spatial.height * output.spatial.width
                 flops = 2 * Double(depth) * Double(convolution.filters) * Double(positions)
                 if WinogradKernel.applies(to: convolution, inputChannels: current.channels) {
-                    let need = { (rows: Int) in
-                        WinogradKernel.scratchNeeded(tileRows: rows, block: 7 - convolution.kernelSize.height, outputWidth: output.spatial.width,
-                                                    inputChannels: current.channels, filters: convolution.filters, workers: workers)
-                    }
-                    let block = 7 - convolution.kernelSize.height
-                    scratch = max(scratch, min(need((output.spatial.height + block - 1) / block), max(Self.patchBudget, need(1))))
+                    scratch = max(scratch, WinogradKernel.scratchNeeded(
+                        outputSize: output.spatial, block: 7 - convolution.kernelSize.height, inputChannels: current.channels,
+                        filters: convolution.filters, workers: workers, budget: Self.patchBudget))
                 }
                 scratchPerWorker = max(scratchPerWorker, min(positions * depth, max(Self.patchBudget / workers, output.spatial.width * depth)))
             case .dense(let dense):

@@ -40,6 +40,10 @@ import _FCNTestSupport
         Case(name: "winograd after explicit padding", input: Size2D(height: 10, width: 15), channels: 16, layers: [
             conv("a", filters: 16, kernel: 3, padding: .explicit(EdgePadding(top: 2, bottom: 0, left: 1, right: 3))),
         ]),
+        Case(name: "winograd in bands shared by the workers (more than 128×128 channel pairs)", input: Size2D(height: 9, width: 7),
+             channels: 130, layers: [
+            conv("a", filters: 129, kernel: 3, padding: .same, activation: .plainReLU),
+        ]),
         Case(name: "winograd 4×4, odd sizes", input: Size2D(height: 11, width: 9), channels: 8, layers: [
             conv("a", filters: 8, kernel: 4, padding: .same, activation: .plainReLU),
             conv("b", filters: 9, kernel: 4),

@@ -87,11 +87,33 @@ enum WinogradKernel {
         return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r)
     }
 
-    /// The floats of scratch one band of `tileRows` tile rows of `block`×`block` outputs needs
-    /// for `outputWidth` outputs with `workers` threads.
-    static func scratchNeeded(tileRows: Int, block: Int, outputWidth: Int, inputChannels: Int, filters: Int, workers: Int) -> Int {
-        let tiles = tileRows * ((outputWidth + block - 1) / block)
-        return 36 * tiles * (inputChannels + filters) + workers * (36 * inputChannels + 24 * filters)
+    /// Layers whose transformed kernel has at most this many (in, out) pairs (36 matrices, 2.4 MB
+    /// at most) run in private chunks: each worker takes a few tiles at a time through all three
+    /// stages alone, so its transformed inputs and products stay in its own cache. Larger kernels
+    /// would be read again for every chunk; their layers run in bands shared by all workers.
+    static let privateChunkPairs = 128 * 128
+
+    /// Tiles per private chunk, nil when the layer runs in shared bands: about 1 MiB of
+    /// transformed inputs and products (36 · tiles · (in + out) floats).
+    static func chunkTiles(inputChannels: Int, filters: Int) -> Int? {
+        guard inputChannels * filters <= privateChunkPairs else { return nil }
+        return max(8, (1 << 18) / (36 * (inputChannels + filters)))
+    }
+
+    /// Per worker: one 6×6 input block (36, in), then (m, 6, out) for the output transform.
+    private static func blockScratch(inputChannels: Int, filters: Int) -> Int { 36 * inputChannels + 24 * filters }
+
+    /// The floats of scratch a layer with `outputSize` needs with `workers` threads: private
+    /// chunks for every worker, or a band of tile rows within `budget` floats (at least one).
+    static func scratchNeeded(outputSize: Size2D, block: Int, inputChannels: Int, filters: Int, workers: Int, budget: Int) -> Int {
+        let fixed = workers * blockScratch(inputChannels: inputChannels, filters: filters)
+        if let chunk = chunkTiles(inputChannels: inputChannels, filters: filters) {
+            return workers * 36 * chunk * (inputChannels + filters) + fixed
+        }
+        let tilesAcross = (outputSize.width + block - 1) / block
+        let tileRows = (outputSize.height + block - 1) / block
+        let perTileRow = 36 * tilesAcross * (inputChannels + filters)
+        return fixed + perTileRow * max(1, min(tileRows, (budget - fixed) / perTileRow))
     }
 
     static func run(
@@ -101,53 +123,99 @@ enum WinogradKernel {
         scratch: UnsafeMutablePointer<Float>, scratchCount: Int, workers: Int
     ) {
         let (channels, filters, block) = (weights.inputChannels, weights.filters, weights.outputBlock)
-        let outputRows = outputTransform(block)
         let tilesAcross = (outputSize.width + block - 1) / block
-        let tileRowsTotal = (outputSize.height + block - 1) / block
-        let perTileRow = scratchNeeded(tileRows: 1, block: block, outputWidth: outputSize.width, inputChannels: channels,
-                                       filters: filters, workers: workers)
-        let perWorker = 36 * channels + 24 * filters
-        let fixed = workers * perWorker
-        let bandRows = max(1, min(tileRowsTotal, (scratchCount - fixed) / max(1, perTileRow - fixed)))
+        let tileCount = tilesAcross * ((outputSize.height + block - 1) / block)
+        let perWorker = blockScratch(inputChannels: channels, filters: filters)
+        let blocks = scratch  // per worker, then the tiles' data
+        let stages = Stages(convolution: convolution, weights: weights, bias: bias, input: input, inputSize: inputSize, output: output,
+                            outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block))
         weights.values.withUnsafeBufferPointer { transformed in
-            var firstTileRow = 0
-            while firstTileRow < tileRowsTotal {
-                let rows = min(bandRows, tileRowsTotal - firstTileRow)
-                let tiles = rows * tilesAcross
-                let transformedInput = scratch  // (36, tiles, in)
-                let products = scratch + 36 * tiles * channels  // (36, tiles, out)
-                // Per worker: one 6×6 input block (36, in), then (4, 6, out) for the output transform.
-                let workerScratch = products + 36 * tiles * filters
-                let firstRow = firstTileRow
-                Parallel.split(tiles, workers: workers, minimumShare: 8) { worker, range in
-                    let patch = workerScratch + worker * perWorker
-                    for tile in range {
-                        let tileY = firstRow + tile / tilesAcross
-                        let tileX = tile % tilesAcross
-                        gather(input: input, inputSize: inputSize, top: tileY * block - padding.top, left: tileX * block - padding.left,
-                               into: patch)
-                        transformInput(patch, channels: channels, into: transformedInput + tile * channels, stride: tiles * channels)
+            let transformed = transformed.baseAddress!
+            if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
+                let chunkData = scratch + workers * perWorker
+                let chunkCount = (tileCount + chunk - 1) / chunk
+                Parallel.split(chunkCount, workers: workers, piecesPerWorker: chunkCount) { worker, chunks in
+                    let block = blocks + worker * perWorker
+                    let data = chunkData + worker * 36 * chunk * (channels + filters)
+                    for index in chunks {
+                        let tiles = (index * chunk)..<min(tileCount, (index + 1) * chunk)
+                        stages.transformInputs(tiles, of: tiles, block: block, into: data)
+                        stages.multiply(elements: 0..<36, tileCount: tiles.count, transformed: transformed, data: data)
+                        stages.transformOutputs(tiles, of: tiles, block: block, data: data)
                     }
+                }
+                return
+            }
+            let bandData = scratch + workers * perWorker
+            let perTileRow = 36 * tilesAcross * (channels + filters)
+            let bandTiles = tilesAcross * max(1, (scratchCount - workers * perWorker) / perTileRow)
+            var first = 0
+            while first < tileCount {
+                let band = first..<min(tileCount, first + bandTiles)
+                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                    stages.transformInputs(tiles, of: band, block: blocks + worker * perWorker, into: bandData)
                 }
                 Parallel.split(36, workers: workers) { _, elements in
-                    for k in elements {
-                        ConvolutionKernel.multiply(rows: tiles, depth: channels, filters: filters,
-                                                   patches: transformedInput + k * tiles * channels,
-                                                   weights: transformed.baseAddress! + k * channels * filters,
-                                                   output: products + k * tiles * filters)
-                    }
+                    stages.multiply(elements: elements, tileCount: band.count, transformed: transformed, data: bandData)
                 }
-                Parallel.split(tiles, workers: workers, minimumShare: 8) { worker, range in
-                    let partial = workerScratch + worker * perWorker + 36 * channels
-                    for tile in range {
-                        let tileY = firstRow + tile / tilesAcross
-                        let tileX = tile % tilesAcross
-                        transformOutput(products + tile * filters, stride: tiles * filters, filters: filters, rows: outputRows,
-                                        partial: partial, output: output, outputSize: outputSize,
-                                        top: tileY * block, left: tileX * block, bias: bias, activation: convolution.activation)
-                    }
+                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                    stages.transformOutputs(tiles, of: band, block: blocks + worker * perWorker, data: bandData)
                 }
-                firstTileRow += rows
+                first = band.upperBound
+            }
+        }
+    }
+
+    /// A layer's three stages for any set of tiles (numbered row by row over the
+    /// output), whose data — transformed inputs (36, tiles, in), then products (36, tiles, out) —
+    /// lies at `data` for the tiles of a band or chunk.
+    private struct Stages {
+        let convolution: Convolution
+        let weights: TransformedWeights
+        let bias: [Float]?
+        let input: UnsafePointer<Float>
+        let inputSize: MapSize
+        let output: UnsafeMutablePointer<Float>
+        let outputSize: MapSize
+        let padding: EdgePadding
+        let tilesAcross: Int
+        /// Aᵀ (m×6).
+        let outputRows: [[Float]]
+
+        /// Gathers and transforms `tiles` of `band` into the band's transformed inputs.
+        func transformInputs(_ tiles: Range<Int>, of band: Range<Int>, block: UnsafeMutablePointer<Float>,
+                             into data: UnsafeMutablePointer<Float>) {
+            let (channels, size) = (weights.inputChannels, weights.outputBlock)
+            for tile in tiles {
+                gather(input: input, inputSize: inputSize, top: (tile / tilesAcross) * size - padding.top,
+                       left: (tile % tilesAcross) * size - padding.left, into: block)
+                transformInput(block, channels: channels, into: data + (tile - band.lowerBound) * channels, stride: band.count * channels)
+            }
+        }
+
+        /// The products of `elements` for a band or chunk of `tileCount` tiles.
+        func multiply(elements: Range<Int>, tileCount: Int, transformed: UnsafePointer<Float>, data: UnsafeMutablePointer<Float>) {
+            let (channels, filters) = (weights.inputChannels, weights.filters)
+            let products = data + 36 * tileCount * channels
+            for k in elements {
+                ConvolutionKernel.multiply(rows: tileCount, depth: channels, filters: filters, patches: data + k * tileCount * channels,
+                                           weights: transformed + k * channels * filters, output: products + k * tileCount * filters)
+            }
+        }
+
+        /// Transforms the products of `tiles` of `band` into the output, with bias and activation.
+        func transformOutputs(_ tiles: Range<Int>, of band: Range<Int>, block: UnsafeMutablePointer<Float>,
+                              data: UnsafeMutablePointer<Float>) {
+            let (channels, filters, size) = (weights.inputChannels, weights.filters, weights.outputBlock)
+            let products = data + 36 * band.count * channels
+            let partial = block + 36 * channels
+            for tile in tiles {
+                transformOutput(products + (tile - band.lowerBound) * filters, stride: band.count * filters, filters: filters,
+                                rows: outputRows, partial: partial, output: output, outputSize: outputSize,
+                                top: (tile / tilesAcross) * size, left: (tile % tilesAcross) * size,
+                                bias: bias, activation: convolution.activation)
             }
         }
     }
