@@ -26,7 +26,7 @@ let package = Package(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
-        .target(name: "CDirectConvolution"),
+        .target(name: "CKernels"),
 
         // MARK: - Public API
         .target(name: "FCNModel"),
@@ -37,7 +37,7 @@ let package = Package(
             dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
-        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CDirectConvolution"]),
+        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),

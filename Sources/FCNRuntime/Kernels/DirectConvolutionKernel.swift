@@ -1,4 +1,4 @@
-import CDirectConvolution
+import CKernels
 import FCNModel
 
 /// Convolution read straight from the input, for thin patch matrices: few input channels (a

@@ -1,4 +1,4 @@
-import COpenBLAS
+import CKernels
 import FCNModel
 
 /// Stride-1 convolution by Winograd's minimal filtering F(m×m, r×r) with 6×6 input blocks
@@ -100,8 +100,9 @@ enum WinogradKernel {
         return max(8, (1 << 18) / (36 * (inputChannels + filters)))
     }
 
-    /// Per worker: one 6×6 input block (36, in), then (m, 6, out) for the output transform.
-    private static func blockScratch(inputChannels: Int, filters: Int) -> Int { 36 * inputChannels + 24 * filters }
+    /// Per worker: one 6×6 input block and its half-transformed form (2 × (36, in)), then
+    /// (m, 6, out) for the output transform.
+    private static func blockScratch(inputChannels: Int, filters: Int) -> Int { 72 * inputChannels + 24 * filters }
 
     /// The floats of scratch a layer with `outputSize` needs with `workers` threads: private
     /// chunks for every worker, or a band of tile rows within `budget` floats (at least one).
@@ -128,7 +129,7 @@ enum WinogradKernel {
         let perWorker = blockScratch(inputChannels: channels, filters: filters)
         let blocks = scratch  // per worker, then the tiles' data
         let stages = Stages(convolution: convolution, weights: weights, bias: bias, input: input, inputSize: inputSize, output: output,
-                            outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block))
+                            outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block).flatMap { $0 })
         weights.values.withUnsafeBufferPointer { transformed in
             let transformed = transformed.baseAddress!
             if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
@@ -181,8 +182,8 @@ enum WinogradKernel {
         let outputSize: MapSize
         let padding: EdgePadding
         let tilesAcross: Int
-        /// Aᵀ (m×6).
-        let outputRows: [[Float]]
+        /// Aᵀ (m×6), row-major.
+        let outputRows: [Float]
 
         /// Gathers and transforms `tiles` of `band` into the band's transformed inputs.
         func transformInputs(_ tiles: Range<Int>, of band: Range<Int>, block: UnsafeMutablePointer<Float>,
@@ -191,7 +192,8 @@ enum WinogradKernel {
             for tile in tiles {
                 gather(input: input, inputSize: inputSize, top: (tile / tilesAcross) * size - padding.top,
                        left: (tile % tilesAcross) * size - padding.left, into: block)
-                transformInput(block, channels: channels, into: data + (tile - band.lowerBound) * channels, stride: band.count * channels)
+                fcn_winograd_input(block, Int32(channels), block + 36 * channels, data + (tile - band.lowerBound) * channels,
+                                   band.count * channels)
             }
         }
 
@@ -210,12 +212,17 @@ enum WinogradKernel {
                               data: UnsafeMutablePointer<Float>) {
             let (channels, filters, size) = (weights.inputChannels, weights.filters, weights.outputBlock)
             let products = data + 36 * band.count * channels
-            let partial = block + 36 * channels
+            let partial = block + 72 * channels
             for tile in tiles {
-                transformOutput(products + (tile - band.lowerBound) * filters, stride: band.count * filters, filters: filters,
-                                rows: outputRows, partial: partial, output: output, outputSize: outputSize,
-                                top: (tile / tilesAcross) * size, left: (tile % tilesAcross) * size,
-                                bias: bias, activation: convolution.activation)
+                let (top, left) = ((tile / tilesAcross) * size, (tile % tilesAcross) * size)
+                let (rows, columns) = (min(size, outputSize.height - top), min(size, outputSize.width - left))
+                let corner = output + (top * outputSize.width + left) * filters
+                fcn_winograd_output(products + (tile - band.lowerBound) * filters, band.count * filters, Int32(filters), outputRows,
+                                    Int32(size), partial, corner, outputSize.width * filters, Int32(rows), Int32(columns))
+                for row in 0..<rows {
+                    Epilogue.apply(bias: bias, activation: convolution.activation, to: corner + row * outputSize.width * filters,
+                                   positions: columns, channels: filters)
+                }
             }
         }
     }
@@ -244,76 +251,6 @@ enum WinogradKernel {
                     (target + column * channels).update(repeating: 0, count: channels)
                 }
             }
-        }
-    }
-
-    /// V = Bᵀ d B for every channel; writes element k of each to `target + k · stride`.
-    private static func transformInput(_ d: UnsafeMutablePointer<Float>, channels: Int,
-                                       into target: UnsafeMutablePointer<Float>, stride: Int) {
-        // Bᵀ rows: [4 0 −5 0 1 0] [0 −4 −4 1 1 0] [0 4 −4 −1 1 0] [0 −2 −1 2 1 0] [0 2 −1 −2 1 0] [0 4 0 −5 0 1]
-        // First along columns (in place, per row), then along rows into the target.
-        for row in 0..<6 {
-            let r = d + row * 6 * channels
-            for c in 0..<channels {
-                let (x0, x1, x2, x3, x4, x5) = (r[c], r[channels + c], r[2 * channels + c], r[3 * channels + c],
-                                                r[4 * channels + c], r[5 * channels + c])
-                r[c] = 4 * x0 - 5 * x2 + x4
-                r[channels + c] = -4 * x1 - 4 * x2 + x3 + x4
-                r[2 * channels + c] = 4 * x1 - 4 * x2 - x3 + x4
-                r[3 * channels + c] = -2 * x1 - x2 + 2 * x3 + x4
-                r[4 * channels + c] = 2 * x1 - x2 - 2 * x3 + x4
-                r[5 * channels + c] = 4 * x1 - 5 * x3 + x5
-            }
-        }
-        let rowStride = 6 * channels
-        for column in 0..<6 {
-            let base = d + column * channels
-            for c in 0..<channels {
-                let (x0, x1, x2, x3, x4, x5) = (base[c], base[rowStride + c], base[2 * rowStride + c], base[3 * rowStride + c],
-                                                base[4 * rowStride + c], base[5 * rowStride + c])
-                target[(0 * 6 + column) * stride + c] = 4 * x0 - 5 * x2 + x4
-                target[(1 * 6 + column) * stride + c] = -4 * x1 - 4 * x2 + x3 + x4
-                target[(2 * 6 + column) * stride + c] = 4 * x1 - 4 * x2 - x3 + x4
-                target[(3 * 6 + column) * stride + c] = -2 * x1 - x2 + 2 * x3 + x4
-                target[(4 * 6 + column) * stride + c] = 2 * x1 - x2 - 2 * x3 + x4
-                target[(5 * 6 + column) * stride + c] = 4 * x1 - 5 * x3 + x5
-            }
-        }
-    }
-
-    /// Y = Aᵀ m A for every filter, plus bias and activation, written where the block lies inside
-    /// the output; `rows` is Aᵀ (m×6) and `partial` holds (m, 6, filters) floats.
-    private static func transformOutput(_ m: UnsafeMutablePointer<Float>, stride: Int, filters: Int, rows transform: [[Float]],
-                                        partial: UnsafeMutablePointer<Float>,
-                                        output: UnsafeMutablePointer<Float>, outputSize: MapSize, top: Int, left: Int,
-                                        bias: [Float]?, activation: Activation) {
-        let block = transform.count
-        // First down the rows: partial[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].
-        for column in 0..<6 {
-            for (j, coefficients) in transform.enumerated() {
-                let target = partial + (j * 6 + column) * filters
-                target.update(repeating: 0, count: filters)
-                for (i, coefficient) in coefficients.enumerated() where coefficient != 0 {
-                    let source = m + (i * 6 + column) * stride
-                    for f in 0..<filters { target[f] += coefficient * source[f] }
-                }
-            }
-        }
-        // Then across the columns, straight into the output.
-        let rows = min(block, outputSize.height - top)
-        let columns = min(block, outputSize.width - left)
-        for row in 0..<rows {
-            let p = partial + row * 6 * filters
-            for (column, coefficients) in transform.prefix(columns).enumerated() {
-                let target = output + ((top + row) * outputSize.width + left + column) * filters
-                target.update(repeating: 0, count: filters)
-                for (i, coefficient) in coefficients.enumerated() where coefficient != 0 {
-                    let source = p + i * filters
-                    for f in 0..<filters { target[f] += coefficient * source[f] }
-                }
-            }
-            Epilogue.apply(bias: bias, activation: activation, to: output + ((top + row) * outputSize.width + left) * filters,
-                           positions: columns, channels: filters)
         }
     }
 }

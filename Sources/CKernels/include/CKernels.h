@@ -1,7 +1,12 @@
-#ifndef CDIRECTCONVOLUTION_H
-#define CDIRECTCONVOLUTION_H
+#ifndef CKERNELS_H
+#define CKERNELS_H
 
 #include <stddef.h>
+
+/// The runtime's innermost loops in C, where the compiler can use AVX2 and FMA and pick them at
+/// run time: the direct convolution and Winograd's transforms.
+
+// MARK: - Direct convolution
 
 /// Direct convolution of HWC feature maps, for convolutions whose patch matrix is thin (few
 /// input channels, as in a network's first layers) and on which a general matrix product wastes
@@ -41,5 +46,19 @@ typedef struct {
 /// kernel must be within FCN_DIRECT_MAX_KERNEL_ROWS and FCN_DIRECT_MAX_DEPTH.
 void fcn_direct_convolution(const fcn_convolution_shape *shape, const float *input, const float *packed,
                             float *output, int first_row, int row_count);
+
+// MARK: - Winograd transforms
+
+/// V = Bᵀ d B for one 6×6 block `d` of `channels` channels, (36, channels) in row-major
+/// position order, for the points 0, ±1, ±2, ∞; element k of every channel's V goes to
+/// `target + k · stride`. `scratch` holds 36 × channels floats.
+void fcn_winograd_input(const float *d, int channels, float *scratch, float *target, size_t stride);
+
+/// Y = Aᵀ m A for `filters` filters, where `transform` is Aᵀ (block × 6, row-major) and element k
+/// of m is at `m + k · stride`; writes the top-left `rows` × `columns` of the block × block
+/// result to `output`, position (row, column) at `output + row · output_row_stride + column · filters`.
+/// `scratch` holds block × 6 × filters floats.
+void fcn_winograd_output(const float *m, size_t stride, int filters, const float *transform, int block, float *scratch,
+                         float *output, size_t output_row_stride, int rows, int columns);
 
 #endif

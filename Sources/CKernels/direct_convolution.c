@@ -1,4 +1,4 @@
-#include "CDirectConvolution.h"
+#include "CKernels.h"
 
 #include <string.h>
 
