@@ -60,6 +60,35 @@ static inline void combine(float *restrict target, const float *coefficients, co
 }
 
 FCN_VECTORIZED
+void fcn_winograd_kernel(const float *kernel, int r, size_t pairs, const float *transform, float *scratch, float *result) {
+    // t = G g (6 × r per pair), then U = t Gᵀ (6 × 6 per pair); pairs are contiguous in both.
+    for (int row = 0; row < 6; row++) {
+        for (int kx = 0; kx < r; kx++) {
+            float *restrict target = scratch + (row * r + kx) * pairs;
+            memset(target, 0, sizeof(float) * pairs);
+            for (int ky = 0; ky < r; ky++) {
+                float a = transform[row * r + ky];
+                if (a == 0) continue;
+                const float *restrict source = kernel + (ky * r + kx) * pairs;
+                for (size_t pair = 0; pair < pairs; pair++) target[pair] += a * source[pair];
+            }
+        }
+    }
+    for (int row = 0; row < 6; row++) {
+        for (int column = 0; column < 6; column++) {
+            float *restrict target = result + (row * 6 + column) * pairs;
+            memset(target, 0, sizeof(float) * pairs);
+            for (int kx = 0; kx < r; kx++) {
+                float a = transform[column * r + kx];
+                if (a == 0) continue;
+                const float *restrict source = scratch + (row * r + kx) * pairs;
+                for (size_t pair = 0; pair < pairs; pair++) target[pair] += a * source[pair];
+            }
+        }
+    }
+}
+
+FCN_VECTORIZED
 void fcn_winograd_output(const float *m, size_t stride, int filters, const float *transform, int block, float *scratch,
                          float *output, size_t output_row_stride, int rows, int columns) {
     // First down the rows: scratch[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].

@@ -41,9 +41,13 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
-        let model = try modelArguments.load()
-        let converted = try Convolutionalizer.convert(model, options: conversion.options)
-        let executor = try runtime.executor(for: converted)
+        var model: Model!
+        var converted: Model!
+        var executor: Executor!
+        let startup = BenchResult.Startup(
+            loadMs: try Stopwatch.milliseconds { model = try modelArguments.load() },
+            convertMs: try Stopwatch.milliseconds { converted = try Convolutionalizer.convert(model, options: conversion.options) },
+            prepareMs: try Stopwatch.milliseconds { executor = try runtime.executor(for: converted) })
         var random = SystemRandomNumberGenerator()
         let channels = model.network.inputShape.channels
         let image = MapImage(size: input, channels: channels,
@@ -62,7 +66,7 @@ struct BenchCommand: ParsableCommand {
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
             threads: runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
-            medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
+            startup: startup, medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
@@ -97,6 +101,14 @@ struct BenchCommand: ParsableCommand {
 
 /// What `fcn bench` measured; its JSON keys are stable.
 struct BenchResult: Encodable {
+    /// Wall times before the first run: reading the file, convolutionalizing, and preparing the
+    /// executor (weights checked, packed and transformed).
+    struct Startup: Encodable {
+        let loadMs: Double
+        let convertMs: Double
+        let prepareMs: Double
+    }
+
     struct Patchwise: Encodable {
         let crops: Int
         let totalMs: Double
@@ -109,6 +121,7 @@ struct BenchResult: Encodable {
     let grid: [Int]
     let threads: Int
     let runs: Int
+    let startup: Startup
     let medianMs: Double
     let minMs: Double
     /// Every timed run, in order.
@@ -124,6 +137,8 @@ struct BenchResult: Encodable {
             "Input \(input[0])×\(input[1]) → grid \(grid[0])×\(grid[1]), \(threads) thread\(threads == 1 ? "" : "s"), \(runs) runs",
             String(format: "Median %.2f ms (min %.2f ms), %.2f GFLOP, %.1f GFLOP/s", medianMs, minMs, flop / 1e9, gflops),
             "Peak memory: \(peakMemoryBytes >> 20) MiB",
+            String(format: "Start-up: load %.0f ms, convert %.0f ms, prepare %.0f ms",
+                   startup.loadMs, startup.convertMs, startup.prepareMs),
         ]
         if let patchwise {
             lines.append(String(format: "Patchwise: %d crops in %.1f ms (%.2f ms each); the FCN is %.1f× faster",

@@ -49,6 +49,11 @@ void fcn_direct_convolution(const fcn_convolution_shape *shape, const float *inp
 
 // MARK: - Winograd transforms
 
+/// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel `kernel`, where `transform` is
+/// G (6 × r, row-major) and `pairs` = in · out; writes (36, in, out) to `result`. `scratch`
+/// holds 6 × r × pairs floats.
+void fcn_winograd_kernel(const float *kernel, int r, size_t pairs, const float *transform, float *scratch, float *result);
+
 /// V = Bᵀ d B for one 6×6 block `d` of `channels` channels, (36, channels) in row-major
 /// position order, for the points 0, ±1, ±2, ∞; element k of every channel's V goes to
 /// `target + k · stride`. `scratch` holds 36 × channels floats.

@@ -55,33 +55,9 @@ enum WinogradKernel {
     /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel.
     static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int) -> TransformedWeights {
         let pairs = inputChannels * filters
-        let flatG = kernelTransform(r).flatMap { $0 }  // (6, r)
         let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
-            kernel.withUnsafeBufferPointer { kernel in
-                // Per pair, all pairs at once (pairs are contiguous in both layouts):
-                // t = G g (6×r), then U = t Gᵀ (6×6).
-                var t = [Float](repeating: 0, count: 6 * r * pairs)
-                for row in 0..<6 {
-                    for kx in 0..<r {
-                        let target = row * r + kx
-                        for pair in 0..<pairs {
-                            var sum: Float = 0
-                            for ky in 0..<r { sum += flatG[row * r + ky] * kernel[(ky * r + kx) * pairs + pair] }
-                            t[target * pairs + pair] = sum
-                        }
-                    }
-                }
-                for row in 0..<6 {
-                    for column in 0..<6 {
-                        let base = (row * 6 + column) * pairs
-                        for pair in 0..<pairs {
-                            var sum: Float = 0
-                            for kx in 0..<r { sum += t[(row * r + kx) * pairs + pair] * flatG[column * r + kx] }
-                            result[base + pair] = sum
-                        }
-                    }
-                }
-            }
+            var scratch = [Float](repeating: 0, count: 6 * r * pairs)
+            fcn_winograd_kernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result.baseAddress!)
             count = 36 * pairs
         }
         return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r)
