@@ -235,8 +235,8 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2", help="thread counts, comma-separated (default 1,2)")
     parser.add_argument("--only", help="models to run, comma-separated (lenet, alexnet, vgg16)")
     parser.add_argument("--runs", type=int, help="timed runs for every workload (default: per workload)")
-    parser.add_argument("--rounds", type=int, default=4,
-                        help="alternations of fcn and ORT the timed runs are shared among (default 4)")
+    parser.add_argument("--rounds", type=int, default=8,
+                        help="alternations of fcn and ORT the timed runs are shared among (default 8)")
     # The child process that takes one ORT measurement.
     parser.add_argument("--ort-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--model", type=pathlib.Path, help=argparse.SUPPRESS)
