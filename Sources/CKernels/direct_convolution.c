@@ -71,6 +71,7 @@ static void multiply_tile(int segments, const float *const *patches, const float
         const float *row0 = patches[segment], *row1 = row0 + stride, *row2 = row1 + stride;
         const float *row3 = row2 + stride, *row4 = row3 + stride, *row5 = row4 + stride;
         const float *b = filters[segment];
+        // Written out row by row: as a loop over the rows, clang keeps the sums on the stack.
         for (int k = 0; k < run; k++, b += FCN_PANEL_WIDTH) {
             __m256 left = _mm256_loadu_ps(b), right = _mm256_loadu_ps(b + 8);
             __m256 value = _mm256_broadcast_ss(row0 + k);

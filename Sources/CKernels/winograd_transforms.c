@@ -11,38 +11,34 @@
 #define FCN_VECTORIZED
 #endif
 
+/// t = Bᵀ x along one axis, for `count` channels: xᵢ is at `source + i · source_step`, tᵢ goes to
+/// `target + i · target_step`.
+/// Bᵀ rows: [4 0 −5 0 1 0] [0 −4 −4 1 1 0] [0 4 −4 −1 1 0] [0 −2 −1 2 1 0] [0 2 −1 −2 1 0] [0 4 0 −5 0 1]
+static inline void apply_input_transform(const float *restrict source, size_t source_step, float *restrict target,
+                                         size_t target_step, int count) {
+    const float *x0 = source, *x1 = x0 + source_step, *x2 = x1 + source_step;
+    const float *x3 = x2 + source_step, *x4 = x3 + source_step, *x5 = x4 + source_step;
+    float *t0 = target, *t1 = t0 + target_step, *t2 = t1 + target_step;
+    float *t3 = t2 + target_step, *t4 = t3 + target_step, *t5 = t4 + target_step;
+    for (int c = 0; c < count; c++) {
+        t0[c] = 4 * x0[c] - 5 * x2[c] + x4[c];
+        t1[c] = -4 * x1[c] - 4 * x2[c] + x3[c] + x4[c];
+        t2[c] = 4 * x1[c] - 4 * x2[c] - x3[c] + x4[c];
+        t3[c] = -2 * x1[c] - x2[c] + 2 * x3[c] + x4[c];
+        t4[c] = 2 * x1[c] - x2[c] - 2 * x3[c] + x4[c];
+        t5[c] = 4 * x1[c] - 5 * x3[c] + x5[c];
+    }
+}
+
 FCN_VECTORIZED
 void fcn_winograd_input(const float *d, int channels, float *scratch, float *target, size_t stride) {
-    // Bᵀ rows: [4 0 −5 0 1 0] [0 −4 −4 1 1 0] [0 4 −4 −1 1 0] [0 −2 −1 2 1 0] [0 2 −1 −2 1 0] [0 4 0 −5 0 1]
     // First along each block row into scratch, then down each column into the target.
     const size_t c6 = 6 * (size_t)channels;
     for (int row = 0; row < 6; row++) {
-        const float *restrict x0 = d + row * c6, *restrict x1 = x0 + channels, *restrict x2 = x1 + channels;
-        const float *restrict x3 = x2 + channels, *restrict x4 = x3 + channels, *restrict x5 = x4 + channels;
-        float *restrict t0 = scratch + row * c6, *restrict t1 = t0 + channels, *restrict t2 = t1 + channels;
-        float *restrict t3 = t2 + channels, *restrict t4 = t3 + channels, *restrict t5 = t4 + channels;
-        for (int c = 0; c < channels; c++) {
-            t0[c] = 4 * x0[c] - 5 * x2[c] + x4[c];
-            t1[c] = -4 * x1[c] - 4 * x2[c] + x3[c] + x4[c];
-            t2[c] = 4 * x1[c] - 4 * x2[c] - x3[c] + x4[c];
-            t3[c] = -2 * x1[c] - x2[c] + 2 * x3[c] + x4[c];
-            t4[c] = 2 * x1[c] - x2[c] - 2 * x3[c] + x4[c];
-            t5[c] = 4 * x1[c] - 5 * x3[c] + x5[c];
-        }
+        apply_input_transform(d + row * c6, channels, scratch + row * c6, channels, channels);
     }
     for (int column = 0; column < 6; column++) {
-        const float *restrict x0 = scratch + column * (size_t)channels, *restrict x1 = x0 + c6, *restrict x2 = x1 + c6;
-        const float *restrict x3 = x2 + c6, *restrict x4 = x3 + c6, *restrict x5 = x4 + c6;
-        float *restrict v0 = target + column * stride, *restrict v1 = v0 + 6 * stride, *restrict v2 = v1 + 6 * stride;
-        float *restrict v3 = v2 + 6 * stride, *restrict v4 = v3 + 6 * stride, *restrict v5 = v4 + 6 * stride;
-        for (int c = 0; c < channels; c++) {
-            v0[c] = 4 * x0[c] - 5 * x2[c] + x4[c];
-            v1[c] = -4 * x1[c] - 4 * x2[c] + x3[c] + x4[c];
-            v2[c] = 4 * x1[c] - 4 * x2[c] - x3[c] + x4[c];
-            v3[c] = -2 * x1[c] - x2[c] + 2 * x3[c] + x4[c];
-            v4[c] = 2 * x1[c] - x2[c] - 2 * x3[c] + x4[c];
-            v5[c] = 4 * x1[c] - 5 * x3[c] + x5[c];
-        }
+        apply_input_transform(scratch + column * (size_t)channels, c6, target + column * stride, 6 * stride, channels);
     }
 }
 
