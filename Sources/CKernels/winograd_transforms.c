@@ -42,16 +42,16 @@ void fcn_winograd_input(const float *d, int channels, float *scratch, float *tar
     }
 }
 
-/// target (+)= Σᵢ coefficients[i] · sources[i · source_step], over `count` floats, skipping zero
-/// coefficients.
-static inline void combine(float *restrict target, const float *coefficients, const float *sources, size_t source_step,
-                           int count) {
+/// target = Σᵢ coefficients[i] · sources[i · source_step] for i < terms, over `count` floats,
+/// skipping zero coefficients.
+static inline void combine(float *restrict target, const float *coefficients, int terms, const float *sources,
+                           size_t source_step, size_t count) {
     memset(target, 0, sizeof(float) * count);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < terms; i++) {
         float a = coefficients[i];
         if (a == 0) continue;
         const float *restrict source = sources + i * source_step;
-        for (int f = 0; f < count; f++) target[f] += a * source[f];
+        for (size_t f = 0; f < count; f++) target[f] += a * source[f];
     }
 }
 
@@ -60,26 +60,12 @@ void fcn_winograd_kernel(const float *kernel, int r, size_t pairs, const float *
     // t = G g (6 × r per pair), then U = t Gᵀ (6 × 6 per pair); pairs are contiguous in both.
     for (int row = 0; row < 6; row++) {
         for (int kx = 0; kx < r; kx++) {
-            float *restrict target = scratch + (row * r + kx) * pairs;
-            memset(target, 0, sizeof(float) * pairs);
-            for (int ky = 0; ky < r; ky++) {
-                float a = transform[row * r + ky];
-                if (a == 0) continue;
-                const float *restrict source = kernel + (ky * r + kx) * pairs;
-                for (size_t pair = 0; pair < pairs; pair++) target[pair] += a * source[pair];
-            }
+            combine(scratch + (row * r + kx) * pairs, transform + row * r, r, kernel + kx * pairs, r * pairs, pairs);
         }
     }
     for (int row = 0; row < 6; row++) {
         for (int column = 0; column < 6; column++) {
-            float *restrict target = result + (row * 6 + column) * pairs;
-            memset(target, 0, sizeof(float) * pairs);
-            for (int kx = 0; kx < r; kx++) {
-                float a = transform[column * r + kx];
-                if (a == 0) continue;
-                const float *restrict source = scratch + (row * r + kx) * pairs;
-                for (size_t pair = 0; pair < pairs; pair++) target[pair] += a * source[pair];
-            }
+            combine(result + (row * 6 + column) * pairs, transform + column * r, r, scratch + row * r * pairs, pairs, pairs);
         }
     }
 }
@@ -90,13 +76,13 @@ void fcn_winograd_output(const float *m, size_t stride, int filters, const float
     // First down the rows: scratch[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].
     for (int column = 0; column < 6; column++) {
         for (int j = 0; j < block; j++) {
-            combine(scratch + (j * 6 + column) * (size_t)filters, transform + j * 6, m + column * stride, 6 * stride, filters);
+            combine(scratch + (j * 6 + column) * (size_t)filters, transform + j * 6, 6, m + column * stride, 6 * stride, filters);
         }
     }
     // Then across the columns, straight into the output.
     for (int row = 0; row < rows; row++) {
         for (int column = 0; column < columns; column++) {
-            combine(output + row * output_row_stride + column * (size_t)filters, transform + column * 6,
+            combine(output + row * output_row_stride + column * (size_t)filters, transform + column * 6, 6,
                     scratch + row * 6 * (size_t)filters, filters, filters);
         }
     }
