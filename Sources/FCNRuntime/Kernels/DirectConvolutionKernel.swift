@@ -10,7 +10,6 @@ enum DirectConvolutionKernel {
     /// A kernel (kh·kw·in, out) packed in panels of 16 filters.
     struct PackedFilters {
         let values: [Float]
-        let depth: Int
         let filters: Int
     }
 
@@ -31,9 +30,11 @@ enum DirectConvolutionKernel {
             fcn_pack_filters(kernel, Int32(depth), Int32(filters), packed.baseAddress!)
             count = packed.count
         }
-        return PackedFilters(values: values, depth: depth, filters: filters)
+        return PackedFilters(values: values, filters: filters)
     }
 
+    /// Computes the convolution of `input` into `output` with bias and activation, the output
+    /// rows shared among `workers`.
     static func run(
         _ convolution: Convolution, filters: PackedFilters, bias: [Float]?,
         input: UnsafePointer<Float>, inputSize: MapSize,

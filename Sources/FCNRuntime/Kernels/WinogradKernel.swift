@@ -10,8 +10,9 @@ import FCNModel
 /// `M_k (tiles, out) = V_k (tiles, in) · U_k (in, out)`, which is where the time goes: 36
 /// multiply-adds per m² outputs instead of r²·m² (4× fewer for 3×3 and 4×4, 2.8× for 5×5).
 /// Bᵀ depends only on the points; G (6×r) and Aᵀ (m×6) follow from them. The kernel transform
-/// U is made once when the executor is built. Tiles are processed in bands so the transformed
-/// data stays within a fixed budget whatever the image size.
+/// U is made once when the executor is built. Tiles are processed a set at a time, so the
+/// transformed data stays within a fixed budget whatever the image size: private chunks per
+/// worker for narrow layers, bands shared by all workers for wide ones (see `chunkTiles`).
 enum WinogradKernel {
     /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column.
     struct TransformedWeights {
