@@ -13,6 +13,13 @@ struct ExecutionPlan {
     /// larger ones are built a band of output rows at a time.
     static let patchBudget = 8 << 20
 
+    /// The scratch, in floats, that layer `index`'s kernel needs for `step` with `workers`
+    /// threads: a part shared by all workers, and a part each worker needs for itself.
+    typealias ScratchNeed = (_ index: Int, _ step: Step, _ workers: Int) -> (shared: Int, perWorker: Int)
+
+    /// For plans that only say what each layer receives and gives, and run nothing.
+    static func noScratch(_ index: Int, _ step: Step, _ workers: Int) -> (shared: Int, perWorker: Int) { (0, 0) }
+
     let input: ActivationShape
     let steps: [Step]
     /// The size of each of the two activation buffers, in floats.
@@ -23,13 +30,16 @@ struct ExecutionPlan {
     let scratchPerWorker: Int
     /// The threads the plan's kernels split their work among.
     let workers: Int
+    /// What each layer's kernel needs of the scratch buffer; tiles of the plan ask it too.
+    let scratchNeed: ScratchNeed
     /// Floating-point operations of each layer: 2 per multiply-add of convolutions and dense layers.
     let layerFlops: [Double]
     /// Floating-point operations of one run.
     var flops: Double { layerFlops.reduce(0, +) }
 
-    /// The plan for the whole of an input of `input`, run by `workers` threads.
-    init(network: Network, input: ActivationShape, workers: Int = 1) throws(ShapeError) {
+    /// The plan for the whole of an input of `input`, run by `workers` threads whose kernels
+    /// need `scratchNeed`.
+    init(network: Network, input: ActivationShape, workers: Int = 1, scratchNeed: @escaping ScratchNeed = noScratch) throws(ShapeError) {
         var steps: [Step] = []
         var current = input
         let outputs = try network.outputShapes(input: input)
@@ -48,39 +58,34 @@ struct ExecutionPlan {
             steps.append(Step(input: current, output: output, padding: padding))
             current = output
         }
-        self.init(network: network, input: input, steps: steps, workers: workers)
+        self.init(network: network, input: input, steps: steps, workers: workers, scratchNeed: scratchNeed)
     }
 
     /// Sizes the buffers and counts the arithmetic of `steps`, which say what each layer
     /// receives, gives and pads.
-    init(network: Network, input: ActivationShape, steps: [Step], workers: Int) {
+    init(network: Network, input: ActivationShape, steps: [Step], workers: Int, scratchNeed: @escaping ScratchNeed) {
         self.input = input
         self.steps = steps
         self.workers = workers
+        self.scratchNeed = scratchNeed
         var largest = input.elementCount
         var scratch = 0
         var scratchPerWorker = 0
         var layerFlops: [Double] = []
-        for (layer, step) in zip(network.layers, steps) {
+        for (index, (layer, step)) in zip(network.layers, steps).enumerated() {
             let (current, output) = (step.input, step.output)
-            var flops = 0.0
             switch layer.operation {
             case .convolution(let convolution):
                 let depth = convolution.kernelSize.height * convolution.kernelSize.width * current.channels
-                let positions = output.spatial.height * output.spatial.width
-                flops = 2 * Double(depth) * Double(convolution.filters) * Double(positions)
-                if WinogradKernel.applies(to: convolution, inputChannels: current.channels) {
-                    scratch = max(scratch, WinogradKernel.scratchNeeded(
-                        outputSize: output.spatial, block: 7 - convolution.kernelSize.height, inputChannels: current.channels,
-                        filters: convolution.filters, workers: workers, budget: Self.patchBudget))
-                }
-                scratchPerWorker = max(scratchPerWorker, min(positions * depth, max(Self.patchBudget / workers, output.spatial.width * depth)))
+                layerFlops.append(2 * Double(depth) * Double(convolution.filters) * Double(output.spatial.height * output.spatial.width))
             case .dense(let dense):
-                flops = 2 * Double(current.elementCount) * Double(dense.units)
+                layerFlops.append(2 * Double(current.elementCount) * Double(dense.units))
             default:
-                break
+                layerFlops.append(0)
             }
-            layerFlops.append(flops)
+            let need = scratchNeed(index, step, workers)
+            scratch = max(scratch, need.shared)
+            scratchPerWorker = max(scratchPerWorker, need.perWorker)
             largest = max(largest, output.elementCount)
         }
         activationCount = largest

@@ -178,7 +178,7 @@ public final class Executor {
         case .dense(let dense, let weights, let bias):
             weights.withUnsafeBufferPointer { weights in
                 ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
-                                                 weights: weights.baseAddress!, output: output, workers: threads)
+                                                 weights: weights.baseAddress!, output: output, workers: plan.workers)
             }
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
         case .pooling(let pooling):
@@ -222,7 +222,12 @@ public final class Executor {
     private func plan(for input: ActivationShape) throws(ExecutionError) -> ExecutionPlan {
         if let plan, plan.input == input { return plan }
         let made: ExecutionPlan
-        do { made = try ExecutionPlan(network: network, input: input, workers: threads) } catch { throw .inputTooSmall(error) }
+        let layers = layers
+        do {
+            made = try ExecutionPlan(network: network, input: input, workers: threads) { index, step, workers in
+                layers[index].scratchNeeded(for: step, workers: workers)
+            }
+        } catch { throw .inputTooSmall(error) }
         plan = made
         return made
     }

@@ -65,6 +65,23 @@ enum PreparedLayer {
         }
     }
 
+    /// The scratch, in floats, the layer's kernel needs for `step` with `workers` threads: a part
+    /// shared by all of them (Winograd's tiles) and a part for each (im2col's patch bands).
+    func scratchNeeded(for step: ExecutionPlan.Step, workers: Int) -> (shared: Int, perWorker: Int) {
+        let output = step.output.spatial
+        switch self {
+        case .convolution(let convolution, _, _):
+            let depth = convolution.kernelSize.height * convolution.kernelSize.width * step.input.channels
+            let band = max(ExecutionPlan.patchBudget / workers, output.width * depth)
+            return (0, min(output.height * output.width * depth, band))
+        case .winograd(_, let weights, _):
+            return (WinogradKernel.scratchNeeded(outputSize: output, block: weights.outputBlock, inputChannels: weights.inputChannels,
+                                                 filters: weights.filters, workers: workers, budget: ExecutionPlan.patchBudget), 0)
+        default:
+            return (0, 0)
+        }
+    }
+
     /// The kernel the layer runs on, for profiles.
     var path: String {
         switch self {

@@ -35,7 +35,8 @@ extension ExecutionPlan {
             (wantedRows, wantedColumns) = (inputRows, inputColumns)
         }
         let input = ActivationShape.featureMap(height: wantedRows.count, width: wantedColumns.count, channels: self.input.channels)
-        return (ExecutionPlan(network: network, input: input, steps: tileSteps.map { $0! }, workers: workers), wantedRows, wantedColumns)
+        let plan = ExecutionPlan(network: network, input: input, steps: tileSteps.map { $0! }, workers: workers, scratchNeed: scratchNeed)
+        return (plan, wantedRows, wantedColumns)
     }
 
     /// The input cells outputs `range` read (clipped to the input), and the padding the clipped
