@@ -4,7 +4,7 @@
 // that expand to function calls or global variables (`H5T_NATIVE_FLOAT`,
 // `H5P_DEFAULT`, `H5F_ACC_RDONLY`). Swift's importer skips such macros, so each one
 // is wrapped here in a `static inline` function. This module has no stable API of its
-// own: only HDF5Reader uses it.
+// own: only HDF5Reader and HDF5Writer use it.
 #ifndef CHDF5_SHIM_H
 #define CHDF5_SHIM_H
 
@@ -13,12 +13,10 @@
 
 static inline hid_t chdf5_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t chdf5_native_double(void) { return H5T_NATIVE_DOUBLE; }
-static inline hid_t chdf5_native_int64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t chdf5_c_string(void) { return H5T_C_S1; }
 static inline hid_t chdf5_little_endian_float(void) { return H5T_IEEE_F32LE; }
 static inline hid_t chdf5_link_create_class(void) { return H5P_LINK_CREATE; }
 static inline hid_t chdf5_property_default(void) { return H5P_DEFAULT; }
-static inline hid_t chdf5_error_stack_default(void) { return H5E_DEFAULT; }
 static inline unsigned chdf5_access_read_only(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_access_truncate(void) { return H5F_ACC_TRUNC; }
 static inline size_t chdf5_variable_length(void) { return H5T_VARIABLE; }

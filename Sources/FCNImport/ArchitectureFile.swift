@@ -129,7 +129,7 @@ enum ArchitectureFile {
             switch stored.layout {
             case .kerasFullModel:
                 let group: H5Group
-                do { group = stored.root.memberKind("model_weights") == .group ? try stored.root.group("model_weights") : stored.root }
+                do { group = try stored.root.groupIfPresent("model_weights") ?? stored.root }
                 catch { throw .hdf5(error) }
                 weightSource = try LayerGroupWeights(root: group)
             case .kerasLayerGroups:

@@ -80,3 +80,10 @@ public enum SupportedLayers {
         "Softmax", "Dropout", "Flatten",
     ]
 }
+
+extension ImportError {
+    /// Runs `body`, reporting libhdf5's failures as `ImportError.hdf5`.
+    static func readingHDF5<T>(_ body: () throws(HDF5Error) -> T) throws(ImportError) -> T {
+        do { return try body() } catch { throw .hdf5(error) }
+    }
+}

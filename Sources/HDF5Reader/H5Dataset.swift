@@ -53,8 +53,7 @@ public final class H5Dataset: H5Object {
             var status: herr_t = 0
             let values = [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
                 status = H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
-                if status < 0 { buffer.baseAddress!.update(repeating: 0, count: elementCount) }
-                count = elementCount
+                count = status < 0 ? 0 : elementCount
             }
             try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
             return values

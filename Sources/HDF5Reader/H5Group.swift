@@ -36,7 +36,7 @@ public final class H5Group: H5Object {
                 try LibraryCalls.checked(length) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
                 var buffer = [CChar](repeating: 0, count: Int(length) + 1)
                 H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_property_default())
-                names.append(String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+                names.append(String(nulTerminated: buffer))
             }
             return names
         }
@@ -67,8 +67,14 @@ public final class H5Group: H5Object {
     ///
     /// - Throws: `HDF5Error.missingObject` when there is no such group.
     public func group(_ name: String) throws(HDF5Error) -> H5Group {
+        guard let group = try groupIfPresent(name) else { throw .missingObject(path: file.path, object: childPath(name)) }
+        return group
+    }
+
+    /// Opens the subgroup at the relative path `name`, or returns nil when there is no group there.
+    public func groupIfPresent(_ name: String) throws(HDF5Error) -> H5Group? {
         return try LibraryCalls.serialized { () throws(HDF5Error) in
-            guard memberKind(name) == .group else { throw .missingObject(path: file.path, object: childPath(name)) }
+            guard memberKind(name) == .group else { return nil }
             return try H5Group(file: file, parentID: id, name: name, path: childPath(name))
         }
     }

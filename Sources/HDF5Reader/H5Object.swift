@@ -20,9 +20,7 @@ public enum H5AttributeValue: Equatable, Sendable {
 
 extension H5Object {
     /// Joins `name` onto this object's path.
-    func childPath(_ name: String) -> String {
-        path == "/" ? "/" + name : path + "/" + name
-    }
+    func childPath(_ name: String) -> String { hdf5ChildPath(path, name) }
 
     /// Whether the object carries an attribute called `name`.
     ///

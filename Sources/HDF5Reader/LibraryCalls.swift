@@ -27,7 +27,7 @@ package enum LibraryCalls {
     package static func takeErrorMessage() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         chdf5_take_error_message(&buffer)
-        let message = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let message = String(nulTerminated: buffer)
         return message.isEmpty ? "libhdf5 gave no reason" : message
     }
 
@@ -40,4 +40,16 @@ package enum LibraryCalls {
         if value < 0 { throw failure(takeErrorMessage()) }
         return value
     }
+}
+
+package extension String {
+    /// The UTF-8 text in a C buffer, up to its first NUL.
+    init(nulTerminated buffer: [CChar]) {
+        self.init(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// `name` joined onto the HDF5 path `parent`.
+package func hdf5ChildPath(_ parent: String, _ name: String) -> String {
+    parent == "/" ? "/" + name : parent + "/" + name
 }

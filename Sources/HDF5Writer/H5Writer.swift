@@ -53,7 +53,7 @@ public final class H5GroupWriter {
         { [file] in .writeFailed(path: file.path, object: object, reason: $0) }
     }
 
-    private func childPath(_ name: String) -> String { path == "/" ? "/" + name : path + "/" + name }
+    private func childPath(_ name: String) -> String { hdf5ChildPath(path, name) }
 
     /// Creates the subgroup `name`; `name` may contain `/` and missing groups along it are made.
     ///

@@ -196,11 +196,10 @@ struct CaffeNet {
     }
 
     private func readBlobs(of layer: String, from root: H5Group) throws(ImportError) -> [(values: [Float], shape: [Int])] {
-        guard root.memberKind("data/\(layer)") == .group else {
+        guard let group = try ImportError.readingHDF5({ () throws(HDF5Error) in try root.groupIfPresent("data/\(layer)") }) else {
             throw .missingWeights(layer: layer, path: root.file.path, reason: "the snapshot has no group /data/\(layer)")
         }
         do {
-            let group = try root.group("data/\(layer)")
             let indices = try group.memberNames().compactMap(Int.init).sorted()
             return try indices.map { index throws(HDF5Error) in
                 let dataset = try group.dataset(String(index))

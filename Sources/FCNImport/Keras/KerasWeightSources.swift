@@ -49,8 +49,8 @@ struct SaveableTreeWeights: KerasWeightSource {
     let root: H5Group
 
     func datasets(for layer: KerasLayerConfig) throws(ImportError) -> [H5Dataset] {
-        let variablesPath = layer.weightsPath + "/vars"
-        guard root.memberKind(variablesPath) == .group else {
+        guard let variables = try ImportError.readingHDF5({ () throws(HDF5Error) in try root.groupIfPresent(layer.weightsPath + "/vars") })
+        else {
             guard root.memberKind(layer.weightsPath) != nil else {
                 throw .missingWeights(
                     layer: layer.name, path: root.file.path,
@@ -59,7 +59,6 @@ struct SaveableTreeWeights: KerasWeightSource {
             return []
         }
         do {
-            let variables = try root.group(variablesPath)
             let indices = try variables.memberNames().compactMap(Int.init).sorted()
             return try indices.map { index throws(HDF5Error) in try variables.dataset(String(index)) }
         } catch {
