@@ -76,6 +76,12 @@ public struct PixelImage: Sendable, Equatable {
         String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
+    /// libpng's message, which `AtomicFile` passes on as the reason of its `WriteError`.
+    private struct EncoderFailure: Error, CustomStringConvertible {
+        let message: String
+        var description: String { message }
+    }
+
     /// Writes the image as a PNG at `path`, atomically.
     public func writePNG(to path: String) throws(ImageError) {
         do {
@@ -84,7 +90,7 @@ public struct PixelImage: Sendable, Equatable {
                 let status = pixels.withUnsafeBufferPointer { buffer in
                     fcn_encode_png(temporary, buffer.baseAddress, Int32(size.width), Int32(size.height), Int32(channels), &message)
                 }
-                if status != 0 { throw ImageError.unwritable(path: path, reason: Self.text(message)) }
+                if status != 0 { throw EncoderFailure(message: Self.text(message)) }
             }
         } catch {
             throw .unwritable(path: path, reason: error.reason)

@@ -1,14 +1,12 @@
 import FCNModel
 import FCNTensorIO
 import Foundation
-import HDF5Reader
 import HDF5Writer
 
 /// Why a model could not be written as a Keras file.
 public enum KerasExportError: Error, CustomStringConvertible {
     case unsupported(layer: String, className: String, reason: String)
     case noWeights
-    case hdf5(HDF5Error)
     case write(WriteError)
 
     public var description: String {
@@ -17,8 +15,6 @@ public enum KerasExportError: Error, CustomStringConvertible {
             return "layer '\(layer)' (\(className)) cannot be written as Keras: \(reason)"
         case .noWeights:
             return "the model has no weights to write"
-        case .hdf5(let error):
-            return error.description
         case .write(let error):
             return error.description
         }

@@ -60,11 +60,15 @@ public struct Verifier {
     private let classifierRunner: Executor
     private let convertedRunner: Executor
 
-    public init(classifier: Model, options: ConversionOptions = ConversionOptions(), threads: Int? = nil) throws {
+    /// - Parameter memoryBudget: the executors' `memoryBudget` (nil: no limit).
+    public init(classifier: Model, options: ConversionOptions = ConversionOptions(), threads: Int? = nil,
+                memoryBudget: Int? = nil) throws {
         self.classifier = classifier
         converted = try Convolutionalizer.convert(classifier, options: options)
         classifierRunner = try Executor(model: classifier, threads: threads)
         convertedRunner = try Executor(model: converted, threads: threads)
+        classifierRunner.memoryBudget = memoryBudget
+        convertedRunner.memoryBudget = memoryBudget
     }
 
     /// Runs both checks on random inputs drawn from `seed`.

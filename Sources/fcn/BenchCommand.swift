@@ -65,7 +65,7 @@ struct BenchCommand: ParsableCommand {
         let patchwiseResult = patchwise ? try timePatchwise(model: model, image: image, grid: output.spatial) : nil
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
-            threads: runtime.threads ?? ProcessInfo.processInfo.activeProcessorCount, runs: runs,
+            threads: executor.threads, runs: runs,
             startup: startup, medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
@@ -85,7 +85,7 @@ struct BenchCommand: ParsableCommand {
 
     /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
     private func timePatchwise(model: Model, image: MapImage, grid: Size2D) throws -> (crops: Int, total: Double) {
-        let classifier = try Executor(model: model, threads: runtime.threads)
+        let classifier = try runtime.executor(for: model)
         let geometry = try NetworkGeometry(network: model.network, inputSize: input)
         let size = model.network.inputShape.spatial
         let crops = (0..<grid.height).flatMap { row in (0..<grid.width).map { (row, $0) } }.compactMap { cell in

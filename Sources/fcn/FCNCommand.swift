@@ -1,4 +1,5 @@
 import ArgumentParser
+import FCNKerasExport
 
 /// `fcn`: turns image classifiers into fully convolutional networks and runs them.
 @main
@@ -10,6 +11,6 @@ struct FCNCommand: ParsableCommand {
             Reads Keras .h5 files of every generation (full models and weights-only with --arch), \
             Keras 3 .weights.h5 and Caffe .caffemodel.h5 snapshots with their .prototxt.
             """,
-        version: "0.1.0",
+        version: KerasFileWriter.fcnkitVersion,
         subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, VerifyCommand.self, BenchCommand.self, HeatmapCommand.self])
 }

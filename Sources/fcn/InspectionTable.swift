@@ -31,10 +31,9 @@ struct InspectionTable {
         if let grid = report.outputGrid {
             lines.append("Output grid for a \(report.inputSize[0])×\(report.inputSize[1]) input: \(grid[0])×\(grid[1]) cells")
         }
-        let reasons = report.layers.filter { !$0.convolutionalizable }.map { "layer '\($0.name)': \($0.reason ?? "")" }
         lines.append(report.convolutionalizable
                      ? "Converts to a fully convolutional network: yes"
-                     : "Converts to a fully convolutional network: no (\(reasons.first ?? ""))")
+                     : "Converts to a fully convolutional network: no (\(report.reason ?? ""))")
         return lines.joined(separator: "\n")
     }
 

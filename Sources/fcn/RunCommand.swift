@@ -47,10 +47,13 @@ struct RuntimeArguments: ParsableArguments {
         guard maxMemory >= 1 else { throw ValidationError("--max-memory must be at least 1 (MiB).") }
     }
 
+    /// The memory budget in bytes.
+    var memoryBudget: Int { maxMemory << 20 }
+
     /// An executor for `model` with these settings.
     func executor(for model: Model) throws -> Executor {
         let executor = try Executor(model: model, threads: threads)
-        executor.memoryBudget = maxMemory << 20
+        executor.memoryBudget = memoryBudget
         return executor
     }
 }

@@ -40,7 +40,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArguments.load()
-        let verifier = try Verifier(classifier: model, options: conversion.options, threads: runtime.threads)
+        let verifier = try Verifier(classifier: model, options: conversion.options, threads: runtime.threads,
+                                    memoryBudget: runtime.memoryBudget)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
         let small = report.classifierSize
         print("Model: \(model.source.path) (\(model.source.format))")
