@@ -37,17 +37,26 @@ public struct Preprocessing: Sendable, Equatable, Encodable {
 
     /// The network input for `image`: converted to `channels` (gray by luma, or gray repeated
     /// to RGB), then normalised.
+    ///
+    /// - Precondition: `channels` is 1 or 3.
     public func input(from image: PixelImage, channels: Int) -> MapImage {
+        precondition(channels == 1 || channels == 3, "images give 1 or 3 channels")
+        let means = (0..<channels).map { mean[$0 % mean.count] }
+        let stds = (0..<channels).map { std[$0 % std.count] }
         let count = image.size.height * image.size.width
         var values = [Float](repeating: 0, count: count * channels)
         for index in 0..<count {
-            let source = image.pixels[(index * image.channels)..<((index + 1) * image.channels)].map(Float.init)
-            let rgb = source.count == 3 ? source : [source[0], source[0], source[0]]
-            let converted: [Float] = channels == 1 ? [0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]] : (bgr ? rgb.reversed() : rgb)
-            for channel in 0..<channels {
-                let mean = self.mean.count == 1 ? self.mean[0] : self.mean[channel % self.mean.count]
-                let std = self.std.count == 1 ? self.std[0] : self.std[channel % self.std.count]
-                values[index * channels + channel] = (converted[channel] * scale - mean) / std
+            let first = index * image.channels
+            let red = Float(image.pixels[first])
+            let (green, blue) = image.channels == 3 ? (Float(image.pixels[first + 1]), Float(image.pixels[first + 2])) : (red, red)
+            let target = index * channels
+            if channels == 1 {
+                values[target] = ((0.299 * red + 0.587 * green + 0.114 * blue) * scale - means[0]) / stds[0]
+            } else {
+                let (firstColour, lastColour) = bgr ? (blue, red) : (red, blue)
+                values[target] = (firstColour * scale - means[0]) / stds[0]
+                values[target + 1] = (green * scale - means[1]) / stds[1]
+                values[target + 2] = (lastColour * scale - means[2]) / stds[2]
             }
         }
         return MapImage(size: image.size, channels: channels, values: values)

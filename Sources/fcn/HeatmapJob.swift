@@ -99,6 +99,9 @@ struct HeatmapJob {
                               + "smaller than the model's minimum input \(minimum)")
         }
         let channels = grayInput ? 1 : network.inputShape.channels
+        guard channels == 1 || channels == 3 else {
+            throw HeatmapInputError(path: path, reason: "the model takes \(channels) channels; images give 1 (gray) or 3 (RGB)")
+        }
         guard channels == network.inputShape.channels else {
             throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
         }
