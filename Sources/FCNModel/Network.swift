@@ -33,7 +33,8 @@ public struct Network: Hashable, Sendable {
     /// - Throws: `ShapeError` naming the first layer that cannot take what it receives.
     public func outputShapes(input: ActivationShape? = nil) throws(ShapeError) -> [ActivationShape] {
         // A Dense layer takes exactly the vector length it was built for.
-        let builtFor = input == nil || input == inputShape ? nil : try inputShapes()
+        let hasDense = layers.contains { if case .dense = $0.operation { true } else { false } }
+        let builtFor = !hasDense || input == nil || input == inputShape ? nil : try inputShapes()
         var current = input ?? inputShape
         var shapes: [ActivationShape] = []
         shapes.reserveCapacity(layers.count)

@@ -29,15 +29,25 @@ public struct ReferenceEvaluator {
         self.weights = weights
     }
 
-    /// The values of output cell (`row`, `column`) for `input`, an (H, W, C) image in HWC order.
+    /// The values of output cells `cells` (row, column) for `input`, an (H, W, C) image in HWC
+    /// order, one cell after the other.
     ///
     /// - Precondition: the network has only convolution, pooling, zero padding, activation,
-    ///   batch normalisation and dropout layers (a converted network), and the cell exists.
-    public func cell(row: Int, column: Int, input: [Float], size: Size2D) throws(ExecutionError) -> [Float] {
+    ///   batch normalisation and dropout layers (a converted network), and the cells exist.
+    public func values(ofCells cells: [(row: Int, column: Int)], input: [Float], size: Size2D) throws(ExecutionError) -> [Float] {
         let plan: ExecutionPlan
         do { plan = try ExecutionPlan(network: network, input: network.inputShape(resizedTo: size)) } catch {
             throw .inputTooSmall(error)
         }
+        var values: [Float] = []
+        for (row, column) in cells {
+            values += try cell(row: row, column: column, input: input, size: size, plan: plan)
+        }
+        return values
+    }
+
+    /// The values of one output cell, with the plan for the input's size.
+    private func cell(row: Int, column: Int, input: [Float], size: Size2D, plan: ExecutionPlan) throws(ExecutionError) -> [Float] {
         // Backwards: which rows and columns each layer must produce.
         var needed: [(rows: Range<Int>, columns: Range<Int>)] = Array(repeating: (0..<0, 0..<0), count: network.layers.count)
         var rows = row..<(row + 1)

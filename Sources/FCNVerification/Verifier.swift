@@ -85,8 +85,9 @@ public struct Verifier {
 
         // (a) At the classifier's size.
         let image = random.image(small, channels: channels)
-        let expected = try classifierRunner.run(image.tensor(for: network)).values
-        let atSize = try convertedRunner.run(image.tensor(for: network)).values
+        let tensor = image.tensor(for: network)
+        let expected = try classifierRunner.run(tensor).values
+        let atSize = try convertedRunner.run(tensor).values
         let atClassifierSize = Agreement(actual: atSize, reference: expected)
 
         // (b) On a larger input.
@@ -94,23 +95,24 @@ public struct Verifier {
         let gridTensor = try convertedRunner.run(largeImage.tensor(for: network))
         let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
         let geometry = try NetworkGeometry(network: network, inputSize: large)
-        let fcnGeometry = try NetworkGeometry(network: converted.network, inputSize: large)
         let grid = gridImage.size
         let cells = Self.sample(grid: grid, count: samples, random: &random)
         var actual: [Float] = []
         var onCrops: [Float] = []
         var reference: [Float] = []
-        let evaluator = fcnGeometry.neverPads ? nil : try ReferenceEvaluator(model: converted)
+        // Conversion keeps every layer that pads, so the FCN pads exactly where the classifier does.
+        let neverPads = geometry.neverPads
+        var checked: [(row: Int, column: Int)] = []
         for (row, column) in cells {
             actual += gridImage.cell(row: row, column: column)
             guard let box = geometry.box(row: row, column: column) else { continue }
+            checked.append((row, column))
             let crop = largeImage.crop(top: box.rows.lowerBound, left: box.columns.lowerBound, size: small)
             onCrops += try classifierRunner.run(crop.tensor(for: network)).values
-            if let evaluator {
-                reference += try evaluator.cell(row: row, column: column, input: largeImage.values, size: large)
-            }
         }
-        let neverPads = fcnGeometry.neverPads
+        if !neverPads {
+            reference = try ReferenceEvaluator(model: converted).values(ofCells: checked, input: largeImage.values, size: large)
+        }
         return VerificationReport(
             classifierSize: small, largeSize: large, grid: grid, atClassifierSize: atClassifierSize, cells: cells,
             neverPads: neverPads,
