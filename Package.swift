@@ -50,7 +50,7 @@ let package = Package(
             ]),
 
         // MARK: - Implementation details
-        .target(name: "_FCNTestSupport", dependencies: ["FCNModel"], path: "Tests/_FCNTestSupport"),
+        .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 
         // MARK: - Unit test bundles
         .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),

@@ -3,16 +3,13 @@ import FCNModel
 import Testing
 import _FCNTestSupport
 
-extension Manifest.Fixture: CustomTestStringConvertible {}
-extension Manifest.BadInput: CustomTestStringConvertible {}
 
 /// Every committed fixture model imports with the layers, shapes and parameter counts Keras
 /// (or, for Caffe, the NumPy reference) reports; every bad input is refused clearly.
 @Suite struct FixtureImportTests {
     @Test(arguments: Manifest.shared.fixtures)
     func importsLikeTheReference(_ fixture: Manifest.Fixture) throws {
-        let model = try ModelImporter.load(
-            path: Fixtures.path(fixture.file), options: ImportOptions(architecturePath: fixture.arch.map(Fixtures.path)))
+        let model = try fixture.load()
         let network = model.network
         let format = DataFormat(rawValue: fixture.dataFormat)!
         #expect(network.dataFormat == format)

@@ -76,4 +76,3 @@ struct RealModelTests {
     }
 }
 
-extension RealModelCatalog.Case: CustomTestStringConvertible {}

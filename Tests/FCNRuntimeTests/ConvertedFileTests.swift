@@ -46,11 +46,10 @@ import _FCNTestSupport
 
     @Test(arguments: names)
     func freshConversionGivesKerasGrid(_ name: String) throws {
-        let fixture = try #require(Manifest.shared.fixtures.first { $0.name == name })
+        let fixture = try #require(Manifest.shared.fixture(named: name))
         let entry = try #require(Self.entries[name])
         let scratch = try TemporaryDirectory()
-        let model = try ModelImporter.load(path: Fixtures.path(fixture.file),
-                                           options: ImportOptions(architecturePath: fixture.arch.map(Fixtures.path)))
+        let model = try fixture.load()
         let path = scratch.path("fcn.h5")
         try KerasFileWriter.write(try Convolutionalizer.convert(model), to: path)
         let reread = try ModelImporter.load(path: path)
@@ -62,9 +61,8 @@ import _FCNTestSupport
     }
 
     @Test func refusesWhatKerasCannotExpressAndLeavesNoFile() throws {
-        let fixture = try #require(Manifest.shared.fixtures.first { $0.name == "caffe_quick" })
-        let model = try ModelImporter.load(path: Fixtures.path(fixture.file),
-                                           options: ImportOptions(architecturePath: fixture.arch.map(Fixtures.path)))
+        let fixture = try #require(Manifest.shared.fixture(named: "caffe_quick"))
+        let model = try fixture.load()
         let scratch = try TemporaryDirectory()
         #expect(throws: KerasExportError.self) {
             try KerasFileWriter.write(try Convolutionalizer.convert(model), to: scratch.path("caffe.h5"))

@@ -19,4 +19,3 @@ struct RealModelVerificationTests {
     }
 }
 
-extension RealModelCatalog.Case: CustomTestStringConvertible {}

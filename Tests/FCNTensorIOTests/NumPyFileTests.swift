@@ -10,7 +10,7 @@ import _FCNTestSupport
     let scratch = try! TemporaryDirectory()
 
     @Test func readsWhatNumPyWrote() throws {
-        let fixture = try #require(Manifest.shared.fixtures.first { $0.name == "k3_lenet" })
+        let fixture = try #require(Manifest.shared.fixture(named: "k3_lenet"))
         let tensor = try NumPyFile.read(path: Fixtures.path(fixture.golden.input))
         #expect(tensor.shape == [2] + fixture.inputShape)
         #expect(tensor.values.allSatisfy { $0.isFinite })

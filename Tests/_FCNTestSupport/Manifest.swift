@@ -1,8 +1,11 @@
 import Foundation
+import FCNImport
+import FCNModel
+import Testing
 
 /// `Tests/Fixtures/manifest.json`, written by `scripts/golden/make_fixtures.py`.
 public struct Manifest: Decodable, Sendable {
-    public struct Fixture: Decodable, Sendable, CustomTestStringConvertibleShim {
+    public struct Fixture: Decodable, Sendable, CustomTestStringConvertible {
         public struct LayerEntry: Decodable, Sendable {
             public let name: String
             public let className: String
@@ -32,7 +35,7 @@ public struct Manifest: Decodable, Sendable {
         public var testDescription: String { name }
     }
 
-    public struct BadInput: Decodable, Sendable, CustomTestStringConvertibleShim {
+    public struct BadInput: Decodable, Sendable, CustomTestStringConvertible {
         public let file: String
         public let arch: String?
         public let kind: String
@@ -52,7 +55,14 @@ public struct Manifest: Decodable, Sendable {
     }()
 }
 
-/// Lets test arguments name themselves without importing Testing here.
-public protocol CustomTestStringConvertibleShim {
-    var testDescription: String { get }
+extension Manifest {
+    /// The fixture called `name`.
+    public func fixture(named name: String) -> Fixture? { fixtures.first { $0.name == name } }
+}
+
+extension Manifest.Fixture {
+    /// The fixture's model, imported as `fcn` imports it (with its architecture file, if any).
+    public func load() throws -> Model {
+        try ModelImporter.load(path: Fixtures.path(file), options: ImportOptions(architecturePath: arch.map(Fixtures.path)))
+    }
 }

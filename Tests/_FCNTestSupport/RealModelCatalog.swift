@@ -1,4 +1,5 @@
 import FCNModel
+import Testing
 
 /// The team's real model collection (`../shared/realmodels`, see its CATALOG.md) and what
 /// FCNKit must do with each file: load it, or refuse it with a message naming the layer.
@@ -10,7 +11,7 @@ public enum RealModelCatalog {
         case refused([String])
     }
 
-    public struct Case: Sendable, CustomTestStringConvertibleShim {
+    public struct Case: Sendable, CustomTestStringConvertible {
         public let file: String
         /// Relative to the collection, or `fixture:` + a path under Tests/Fixtures.
         public let architecture: String?

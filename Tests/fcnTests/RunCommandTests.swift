@@ -30,7 +30,7 @@ import _FCNTestSupport
     }
 
     @Test func runsTheClassifierAndTheGrid() throws {
-        let fixture = try #require(Manifest.shared.fixtures.first { $0.name == "k3_lenet" })
+        let fixture = try #require(Manifest.shared.fixture(named: "k3_lenet"))
         let output = scratch.path("out.npy")
         let result = try CommandRunner.run(["run", lenet, Fixtures.path(fixture.golden.input), "-o", output, "--threads", "1"])
         #expect(result.status == 0, "\(result.standardError)")
@@ -38,7 +38,7 @@ import _FCNTestSupport
     }
 
     @Test func convertThenRunGivesTheReferenceGrid() throws {
-        let fixture = try #require(Manifest.shared.fixtures.first { $0.name == "k2_weights" })
+        let fixture = try #require(Manifest.shared.fixture(named: "k2_weights"))
         let converted = scratch.path("fcn.h5")
         let conversion = try CommandRunner.run(["convert", Fixtures.path(fixture.file), "--arch", Fixtures.path(fixture.arch!), "-o", converted])
         #expect(conversion.status == 0, "\(conversion.standardError)")
