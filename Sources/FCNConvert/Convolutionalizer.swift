@@ -117,15 +117,13 @@ private struct FullyConvolutionalBuilder {
                 kind: kind, poolSize: input.spatial, strides: Size2D(square: 1)))), weights: nil)
         case .dropout, .reshape:
             return
-        case .batchNormalization:
-            guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = sourceWeights[layer.name],
-                  case .batchNormalization(let normalization) = layer.operation
-            else {
+        case .batchNormalization(let normalization):
+            guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = sourceWeights[layer.name] else {
                 throw .notConvertible(layer: layer.name, className: layer.sourceClass, reason: "its weights are missing")
             }
             if options.foldBatchNormalization, let last = layers.last, case .convolution(var convolution) = last.operation,
                convolution.activation == .linear, case .convolution(let kernel, let bias)? = weights[last.name] {
-                let scale = zip(gamma.values, variance.values).map { $0 / ($1 + normalization.epsilon).squareRoot() }
+                let scale = normalization.channelScale(gamma: gamma.values, variance: variance.values)
                 var folded = kernel
                 for index in folded.values.indices { folded.values[index] *= scale[index % scale.count] }
                 let oldBias = bias?.values ?? [Float](repeating: 0, count: scale.count)

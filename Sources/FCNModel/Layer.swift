@@ -149,4 +149,9 @@ public struct BatchNormalization: Hashable, Sendable {
         self.center = center
         self.scale = scale
     }
+
+    /// The factor each channel is multiplied by at inference, γ / √(variance + ε).
+    public func channelScale(gamma: [Float], variance: [Float]) -> [Float] {
+        zip(gamma, variance).map { $0 / ($1 + epsilon).squareRoot() }
+    }
 }

@@ -51,7 +51,7 @@ enum PreparedLayer {
             self = .dense(dense, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
         case (.batchNormalization(let normalization), .batchNormalization(let gamma, let beta, let mean, let variance)?):
             let values = try [gamma, beta, mean, variance].map { tensor throws(ExecutionError) in try finite(tensor, "statistics")! }
-            let scale = zip(values[0], values[3]).map { $0 / (($1 + normalization.epsilon).squareRoot()) }
+            let scale = normalization.channelScale(gamma: values[0], variance: values[3])
             let shift = (0..<scale.count).map { values[1][$0] - values[2][$0] * scale[$0] }
             self = .affine(scale: scale, shift: shift)
         case (.convolution, _), (.dense, _), (.batchNormalization, _):
