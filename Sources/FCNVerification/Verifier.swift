@@ -140,12 +140,13 @@ public struct Verifier {
 }
 
 /// A small, seeded pseudo-random generator (SplitMix64), so that checks are repeatable.
-struct SeededRandom {
+public struct SeededRandom {
     private var state: UInt64
 
-    init(seed: UInt64) { state = seed }
+    public init(seed: UInt64) { state = seed }
 
-    mutating func next() -> UInt64 {
+    /// The next 64 random bits.
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var mixed = state
         mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -154,10 +155,10 @@ struct SeededRandom {
     }
 
     /// A uniform value in [0, 1).
-    mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    public mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 
     /// An image of uniform values in [0, 1).
-    mutating func image(_ size: Size2D, channels: Int) -> MapImage {
+    public mutating func image(_ size: Size2D, channels: Int) -> MapImage {
         MapImage(size: size, channels: channels, values: (0..<(size.height * size.width * channels)).map { _ in unit() })
     }
 }

@@ -3,6 +3,7 @@ import FCNConvert
 import FCNGeometry
 import FCNModel
 import FCNRuntime
+import FCNVerification
 import Foundation
 
 /// `fcn bench`: how fast the fully convolutional form runs, and how much faster it is than
@@ -48,10 +49,8 @@ struct BenchCommand: ParsableCommand {
             loadMs: try Stopwatch.milliseconds { model = try modelArguments.load() },
             convertMs: try Stopwatch.milliseconds { converted = try Convolutionalizer.convert(model, options: conversion.options) },
             prepareMs: try Stopwatch.milliseconds { executor = try runtime.executor(for: converted) })
-        var random = SystemRandomNumberGenerator()
-        let channels = model.network.inputShape.channels
-        let image = MapImage(size: input, channels: channels,
-                             values: (0..<(input.height * input.width * channels)).map { _ in Float.random(in: 0..<1, using: &random) })
+        var random = SeededRandom(seed: 1)
+        let image = random.image(input, channels: model.network.inputShape.channels)
         let tensor = image.tensor(for: model.network)
         let output = try executor.outputShape(inputSize: input)
         let flops = try executor.flops(inputSize: input)
