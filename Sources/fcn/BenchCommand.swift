@@ -156,23 +156,17 @@ struct LayerProfile {
 
     var text: String {
         let total = milliseconds.reduce(0, +)
-        func row(_ cells: [String]) -> String {
-            zip(cells, [-24, -14, -22, 9, 7, 8]).map { cell, width in
-                let padding = String(repeating: " ", count: max(0, abs(width) - cell.count))
-                return width < 0 ? cell + padding : padding + cell
-            }.joined(separator: " ").replacing(#/ +$/#, with: "")
-        }
-        var lines = ["", row(["layer", "kind", "path", "ms", "share", "GFLOP/s"])]
+        var rows = [["layer", "kind", "path", "ms", "share", "GFLOP/s"]]
         for (index, layer) in network.layers.enumerated() {
             let time = milliseconds[index]
-            lines.append(row([
-                String(layer.name.prefix(24)), layer.operation.kind, paths[index], String(format: "%.2f", time),
+            rows.append([
+                layer.name, layer.operation.kind, paths[index], String(format: "%.2f", time),
                 String(format: "%.1f%%", total > 0 ? 100 * time / total : 0),
                 flops[index] > 0 && time > 0 ? String(format: "%.1f", flops[index] / time / 1e6) : "-",
-            ]))
+            ])
         }
-        lines.append(row(["total", "", "", String(format: "%.2f", total), "", ""]))
-        return lines.joined(separator: "\n")
+        rows.append(["total", "", "", String(format: "%.2f", total), "", ""])
+        return ([""] + TextTable.lines(rows, rightAligned: [3, 4, 5])).joined(separator: "\n")
     }
 }
 

@@ -21,7 +21,7 @@ struct InspectionTable {
                 + (report.model.hasWeights ? "" : ", architecture only (no weights)"),
             "",
         ]
-        lines += table([header] + rows)
+        lines += TextTable.lines([header] + rows)
         lines.append("")
         lines.append("Parameters: \(report.totalParams)")
         if let field = report.receptiveField, let stride = report.stride, let start = report.start {
@@ -44,13 +44,5 @@ struct InspectionTable {
 
     private func number(_ value: Double) -> String {
         value == value.rounded() ? String(Int(value)) : String(value)
-    }
-
-    private func table(_ cells: [[String]]) -> [String] {
-        let widths = cells[0].indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
-        return cells.map { row in
-            zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces)
-        }
     }
 }
