@@ -13,6 +13,13 @@ static void set_error(char *error, const char *message) {
     error[255] = '\0';
 }
 
+/// Whether a width × height image has more than `max_pixels` pixels; if so, says so in `error`.
+static int exceeds_pixel_limit(unsigned width, unsigned height, long long max_pixels, char *error) {
+    if ((long long)width * (long long)height <= max_pixels) return 0;
+    snprintf(error, 256, "the image is %ux%u pixels, more than the limit of %lld pixels", width, height, max_pixels);
+    return 1;
+}
+
 // MARK: - PNG
 
 typedef struct {
@@ -69,18 +76,13 @@ int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char 
     png_uint_32 width = png_get_image_width(png, info);
     png_uint_32 height = png_get_image_height(png, info);
     int color_type = png_get_color_type(png, info);
-    out->source_bit_depth = png_get_bit_depth(png, info);
-    out->source_was_palette = color_type == PNG_COLOR_TYPE_PALETTE;
+    int bit_depth = png_get_bit_depth(png, info);
     if (width == 0 || height == 0) png_error(png, "the image has no pixels");
-    if ((long long)width * (long long)height > max_pixels) {
-        snprintf(error, 256, "the image is %ux%u pixels, more than the limit of %lld pixels", (unsigned)width,
-                 (unsigned)height, max_pixels);
-        longjmp(failure.jump, 1);
-    }
+    if (exceeds_pixel_limit(width, height, max_pixels, error)) longjmp(failure.jump, 1);
     png_set_strip_16(png);
     png_set_packing(png);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (color_type == PNG_COLOR_TYPE_GRAY && out->source_bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (color_type == PNG_COLOR_TYPE_GRAY && bit_depth < 8) png_set_expand_gray_1_2_4_to_8(png);
     if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
@@ -192,11 +194,7 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
     }
     info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&info);
-    if ((long long)info.output_width * (long long)info.output_height > max_pixels) {
-        snprintf(error, 256, "the image is %ux%u pixels, more than the limit of %lld pixels", info.output_width,
-                 info.output_height, max_pixels);
-        longjmp(failure.jump, 1);
-    }
+    if (exceeds_pixel_limit(info.output_width, info.output_height, max_pixels, error)) longjmp(failure.jump, 1);
     size_t stride = (size_t)info.output_width * (size_t)info.output_components;
     pixels = malloc(stride * info.output_height);
     if (!pixels) {
@@ -217,7 +215,6 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
     out->width = (int)info.output_width;
     out->height = (int)info.output_height;
     out->channels = info.output_components;
-    out->source_bit_depth = 8;
     jpeg_destroy_decompress(&info);
     fclose(file);
     return 0;

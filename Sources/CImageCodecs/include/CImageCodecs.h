@@ -14,9 +14,6 @@ typedef struct {
     int width;
     int height;
     int channels;
-    /// The bit depth and colour type the file declared, for messages ("16-bit paletted", …).
-    int source_bit_depth;
-    int source_was_palette;
 } fcn_image;
 
 /// Decodes the PNG at `path` to 8 bits per channel (16-bit samples are reduced, palettes
