@@ -11,7 +11,7 @@ public final class H5Dataset: H5Object {
     init(file: H5File, parentID: hid_t, name: String, path: String) throws(HDF5Error) {
         self.file = file
         self.path = path
-        let fail: (String) -> HDF5Error = { .readFailed(path: file.path, object: path, reason: $0) }
+        let fail = HDF5Error.readFailure(path: file.path, object: path)
         id = try LibraryCalls.checked(H5Dopen2(parentID, name, chdf5_property_default()), or: fail)
         let space = H5Dget_space(id)
         defer { if space >= 0 { H5Sclose(space) } }
@@ -43,7 +43,7 @@ public final class H5Dataset: H5Object {
         return try LibraryCalls.serialized { () throws(HDF5Error) in
             let type = H5Dget_type(id)
             defer { if type >= 0 { H5Tclose(type) } }
-            try LibraryCalls.checked(type) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+            try LibraryCalls.checked(type, or: HDF5Error.readFailure(path: file.path, object: path))
             let typeClass = H5Tget_class(type)
             guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
                 throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
@@ -55,7 +55,7 @@ public final class H5Dataset: H5Object {
                 status = H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
                 count = status < 0 ? 0 : elementCount
             }
-            try LibraryCalls.checked(status) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+            try LibraryCalls.checked(status, or: HDF5Error.readFailure(path: file.path, object: path))
             return values
         }
     }

@@ -14,9 +14,8 @@ public final class H5Group: H5Object {
     init(file: H5File, parentID: hid_t, name: String, path: String) throws(HDF5Error) {
         self.file = file
         self.path = path
-        id = try LibraryCalls.checked(H5Gopen2(parentID, name, chdf5_property_default())) {
-            .readFailed(path: file.path, object: path, reason: $0)
-        }
+        id = try LibraryCalls.checked(H5Gopen2(parentID, name, chdf5_property_default()),
+                                      or: HDF5Error.readFailure(path: file.path, object: path))
     }
 
     deinit { LibraryCalls.serialized { _ = H5Gclose(id) } }
@@ -27,13 +26,12 @@ public final class H5Group: H5Object {
     public func memberNames() throws(HDF5Error) -> [String] {
         return try LibraryCalls.serialized { () throws(HDF5Error) in
             var info = H5G_info_t()
-            try LibraryCalls.checked(H5Gget_info(id, &info)) { [file, path] in
-                .readFailed(path: file.path, object: path, reason: $0)
-            }
+            let fail = HDF5Error.readFailure(path: file.path, object: path)
+            try LibraryCalls.checked(H5Gget_info(id, &info), or: fail)
             var names: [String] = []
             for index in 0..<info.nlinks {
                 let length = H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, nil, 0, chdf5_property_default())
-                try LibraryCalls.checked(length) { [file, path] in .readFailed(path: file.path, object: path, reason: $0) }
+                try LibraryCalls.checked(length, or: fail)
                 var buffer = [CChar](repeating: 0, count: Int(length) + 1)
                 H5Lget_name_by_idx(id, ".", H5_INDEX_NAME, H5_ITER_INC, index, &buffer, buffer.count, chdf5_property_default())
                 names.append(String(nulTerminated: buffer))

@@ -43,7 +43,7 @@ extension H5Object {
         return try LibraryCalls.serialized { () throws(HDF5Error) in
             guard hasAttribute(name) else { return nil }
             let object = path + "@" + name
-            let fail: (String) -> HDF5Error = { [file] in .readFailed(path: file.path, object: object, reason: $0) }
+            let fail = HDF5Error.readFailure(path: file.path, object: object)
             let attribute = try LibraryCalls.checked(H5Aopen(id, name, chdf5_property_default()), or: fail)
             defer { H5Aclose(attribute) }
             let type = try LibraryCalls.checked(H5Aget_type(attribute), or: fail)

@@ -42,3 +42,10 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension HDF5Error {
+    /// Makes libhdf5's message about reading `object` of the file at `path` a `readFailed` error.
+    static func readFailure(path: String, object: String) -> (String) -> HDF5Error {
+        { .readFailed(path: path, object: object, reason: $0) }
+    }
+}
