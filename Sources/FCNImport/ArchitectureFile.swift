@@ -107,14 +107,13 @@ enum ArchitectureFile {
                 recorded = RecordedVersions(kerasVersion: inFile.kerasVersion ?? recorded.kerasVersion,
                                             backend: inFile.backend ?? recorded.backend, inputSize: inFile.inputSize)
             }
-            let provisional = KerasModelBuilder(architecture: architecture, flipKernels: false)
             let flip: Bool
             switch options.kernelFlip {
             case .flip: flip = true
             case .keep: flip = false
             case .auto:
                 flip = architecture.generation == .keras1
-                    && (recorded.backend == "theano" || (recorded.backend == nil && provisional.dataFormat == .channelsFirst))
+                    && (recorded.backend == "theano" || (recorded.backend == nil && architecture.dataFormat == .channelsFirst))
             }
             let builder = KerasModelBuilder(architecture: architecture, flipKernels: flip)
             let network = try builder.network(recordedInput: recorded.inputSize)

@@ -1,3 +1,5 @@
+import FCNModel
+
 /// The Keras generation whose vocabulary a config uses.
 enum KerasGeneration: String {
     /// Keras 1: `Convolution2D`, `nb_filter`, `border_mode`, `dim_ordering`.
@@ -29,6 +31,11 @@ struct KerasArchitecture {
     let inputDimensions: [Int?]
     /// Every layer but the inputs, in the order data flows through them.
     let layers: [KerasLayerConfig]
+
+    /// The model's data format: the first one a layer states, else channels_last.
+    var dataFormat: DataFormat {
+        layers.lazy.compactMap { KerasShapes.dataFormat(of: $0.config) }.first ?? .channelsLast
+    }
 
     static let containerClasses: Set<String> = ["Sequential", "Model", "Functional"]
 

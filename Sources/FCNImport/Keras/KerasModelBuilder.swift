@@ -7,10 +7,7 @@ struct KerasModelBuilder {
     /// Whether the stored kernels are Theano's true-convolution kernels, to be flipped.
     let flipKernels: Bool
 
-    /// The model's data format: the first one a layer states, else channels_last.
-    var dataFormat: DataFormat {
-        architecture.layers.lazy.compactMap { KerasShapes.dataFormat(of: $0.config) }.first ?? .channelsLast
-    }
+    var dataFormat: DataFormat { architecture.dataFormat }
 
     /// Translates the layers and checks that their shapes fit together.
     ///
