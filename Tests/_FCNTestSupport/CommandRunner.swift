@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Runs the built `fcn` binary, as a user would, and captures what it prints.
 public enum CommandRunner {
@@ -38,5 +39,22 @@ public enum CommandRunner {
         return Result(status: process.terminationStatus,
                       standardOutput: String(decoding: outputData, as: UTF8.self),
                       standardError: String(decoding: errorData, as: UTF8.self))
+    }
+}
+
+extension CommandRunner {
+    /// Runs `fcn` with `arguments` and expects it to fail with a one-line message on standard
+    /// error that contains each of `fragments`; returns that message.
+    @discardableResult
+    public static func expectOneLineError(_ arguments: [String], mentions fragments: [String],
+                                          sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let result = try run(arguments)
+        #expect(result.status != 0, sourceLocation: sourceLocation)
+        let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(!message.contains("\n"), "more than one line: \(message)", sourceLocation: sourceLocation)
+        for fragment in fragments {
+            #expect(message.contains(fragment), "\(message) lacks \(fragment)", sourceLocation: sourceLocation)
+        }
+        return message
     }
 }

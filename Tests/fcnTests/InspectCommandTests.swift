@@ -8,16 +8,11 @@ import _FCNTestSupport
 
     /// Runs `fcn` and expects a one-line error containing each fragment, a nonzero exit, and
     /// nothing of libhdf5's own diagnostics.
-    private func expectFailure(_ arguments: [String], mentions fragments: [String]) throws {
-        let result = try CommandRunner.run(arguments)
-        #expect(result.status != 0)
-        let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(message.hasPrefix("Error: "), "\(message)")
-        #expect(!message.contains("\n"), "more than one line: \(message)")
-        #expect(!message.contains("HDF5-DIAG"))
-        for fragment in fragments {
-            #expect(message.contains(fragment), "\(message) lacks \(fragment)")
-        }
+    private func expectFailure(_ arguments: [String], mentions fragments: [String],
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let message = try CommandRunner.expectOneLineError(arguments, mentions: fragments, sourceLocation: sourceLocation)
+        #expect(message.hasPrefix("Error: "), "\(message)", sourceLocation: sourceLocation)
+        #expect(!message.contains("HDF5-DIAG"), sourceLocation: sourceLocation)
     }
 
     @Test func missingPath() throws {

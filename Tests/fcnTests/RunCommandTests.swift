@@ -18,15 +18,12 @@ import _FCNTestSupport
     }
 
     /// Expects a one-line error naming each fragment, a nonzero exit, and no output file.
-    private func expectRefused(_ arguments: [String], output: String?, mentions fragments: [String]) throws {
-        let result = try CommandRunner.run(arguments)
-        #expect(result.status != 0)
-        let message = result.standardError.trimmingCharacters(in: .whitespacesAndNewlines)
-        #expect(!message.contains("\n"), "\(message)")
-        for fragment in fragments { #expect(message.contains(fragment), "\(message) lacks \(fragment)") }
-        if let output { #expect(!FileManager.default.fileExists(atPath: output)) }
+    private func expectRefused(_ arguments: [String], output: String?, mentions fragments: [String],
+                               sourceLocation: SourceLocation = #_sourceLocation) throws {
+        try CommandRunner.expectOneLineError(arguments, mentions: fragments, sourceLocation: sourceLocation)
+        if let output { #expect(!FileManager.default.fileExists(atPath: output), sourceLocation: sourceLocation) }
         let partial = try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).filter { $0.hasSuffix(".partial") }
-        #expect(partial.isEmpty)
+        #expect(partial.isEmpty, sourceLocation: sourceLocation)
     }
 
     @Test func runsTheClassifierAndTheGrid() throws {
