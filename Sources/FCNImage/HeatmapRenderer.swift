@@ -15,6 +15,11 @@ public struct CellPlacement: Sendable, Equatable {
         self.jumpY = jumpY
         self.jumpX = jumpX
     }
+
+    /// The centre of cell (`row`, `column`) in input pixels.
+    public func centre(row: Int, column: Int) -> (y: Double, x: Double) {
+        (startY + Double(row) * jumpY, startX + Double(column) * jumpX)
+    }
 }
 
 /// Turns a grid of class scores into pictures aligned with the image.

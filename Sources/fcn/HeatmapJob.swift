@@ -138,10 +138,10 @@ struct HeatmapJob {
                 try HeatmapRenderer.overlay(heatmap, on: original).writePNG(to: folder.appendingPathComponent(overlayName).path)
                 written += [heatmapName, overlayName]
                 let peak = peaks[index]
-                let centre = (placement.startY + Double(peak.row) * placement.jumpY, placement.startX + Double(peak.column) * placement.jumpX)
+                let centre = placement.centre(row: peak.row, column: peak.column)
                 entries.append(HeatmapManifest.ClassEntry(
                     index: index, name: name, peakScore: peak.value, peakCell: [peak.row, peak.column],
-                    peakPixel: [centre.0 / inputPerPixel.0, centre.1 / inputPerPixel.1], heatmap: heatmapName, overlay: overlayName))
+                    peakPixel: [centre.y / inputPerPixel.0, centre.x / inputPerPixel.1], heatmap: heatmapName, overlay: overlayName))
             }
         }
         let gridName = "\(stem).grid.npy"
