@@ -88,15 +88,9 @@ extension Network {
 
     private static func role(of layer: Layer, input: ActivationShape, flattenedSize: inout Size2D?) -> Convolutionalization {
         switch layer.operation {
-        case .convolution(let convolution):
-            let windows = convolution.windows
-            return .slides(SlidingWindow(vertical: windows.vertical, horizontal: windows.horizontal, padding: convolution.padding))
-        case .pooling(let pooling):
-            let windows = pooling.windows
-            return .slides(SlidingWindow(vertical: windows.vertical, horizontal: windows.horizontal, padding: pooling.padding))
-        case .zeroPadding(let edges):
-            return .slides(SlidingWindow(vertical: AxisWindow(kernel: 1, stride: 1), horizontal: AxisWindow(kernel: 1, stride: 1),
-                                         padding: .explicit(edges)))
+        case .convolution, .pooling, .zeroPadding:
+            let sliding = layer.operation.slidingWindows!
+            return .slides(SlidingWindow(vertical: sliding.vertical, horizontal: sliding.horizontal, padding: sliding.padding))
         case .flatten:
             guard case .featureMap = input else { return .slides(.pointwise) }
             flattenedSize = input.spatial

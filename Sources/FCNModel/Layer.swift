@@ -155,3 +155,21 @@ public struct BatchNormalization: Hashable, Sendable {
         zip(gamma, variance).map { $0 / ($1 + epsilon).squareRoot() }
     }
 }
+
+extension LayerOperation {
+    /// How the layer slides over its input: the windows and padding of convolutions and
+    /// pooling, and zero padding as a 1×1 window with its amounts as explicit padding; nil for
+    /// every other layer.
+    public var slidingWindows: (vertical: AxisWindow, horizontal: AxisWindow, padding: PaddingMode)? {
+        switch self {
+        case .convolution(let convolution):
+            return (convolution.windows.vertical, convolution.windows.horizontal, convolution.padding)
+        case .pooling(let pooling):
+            return (pooling.windows.vertical, pooling.windows.horizontal, pooling.padding)
+        case .zeroPadding(let edges):
+            return (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1), .explicit(edges))
+        default:
+            return nil
+        }
+    }
+}

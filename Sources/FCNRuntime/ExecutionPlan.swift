@@ -44,17 +44,9 @@ struct ExecutionPlan {
         var current = input
         let outputs = try network.outputShapes(input: input)
         for (layer, output) in zip(network.layers, outputs) {
-            let padding: EdgePadding
-            switch layer.operation {
-            case .convolution(let convolution):
-                padding = convolution.padding.edges(windows: convolution.windows, input: current.spatial)
-            case .pooling(let pooling):
-                padding = pooling.padding.edges(windows: pooling.windows, input: current.spatial)
-            case .zeroPadding(let edges):
-                padding = edges
-            default:
-                padding = EdgePadding(uniform: 0)
-            }
+            let padding = layer.operation.slidingWindows.map { sliding in
+                sliding.padding.edges(windows: (sliding.vertical, sliding.horizontal), input: current.spatial)
+            } ?? EdgePadding(uniform: 0)
             steps.append(Step(input: current, output: output, padding: padding))
             current = output
         }
@@ -107,10 +99,6 @@ extension LayerOperation {
     /// The windows the layer slides at run time (1×1 for pointwise layers and zero padding,
     /// whose amounts are the step's padding).
     var runtimeWindows: (vertical: AxisWindow, horizontal: AxisWindow) {
-        switch self {
-        case .convolution(let convolution): return convolution.windows
-        case .pooling(let pooling): return pooling.windows
-        default: return (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1))
-        }
+        slidingWindows.map { ($0.vertical, $0.horizontal) } ?? (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1))
     }
 }
