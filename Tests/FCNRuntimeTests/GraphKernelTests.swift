@@ -223,4 +223,105 @@ import _FCNTestSupport
         }
         for (value, expected) in zip(depthwise, reference) { #expect(abs(value - expected) <= 1e-5) }
     }
+
+    // MARK: - Shared among workers
+
+    /// Deterministic values in [-1, 1).
+    private static func values(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 6364136223846793005 &+ 1442695040888963407
+        return (0..<count).map { _ in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(Int64(bitPattern: state >> 11) % 1_000_000) / 1_000_000
+        }
+    }
+
+    /// Runs `body(workers, output)` with 1 and with 3 workers on maps large enough to be split,
+    /// and expects the same values (within `tolerance` of the largest, for GEMM-based kernels).
+    private func expectSameSplit(_ name: String, count: Int, tolerance: Float = 0,
+                                 _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        var results: [[Float]] = []
+        for workers in [1, 3] {
+            var output = [Float](repeating: .nan, count: count)
+            output.withUnsafeMutableBufferPointer { body(workers, $0.baseAddress!) }
+            results.append(output)
+        }
+        let scale = results[0].map(abs).max() ?? 0
+        let error = zip(results[0], results[1]).map { abs($0 - $1) }.max() ?? .nan
+        let isFinite = results[0].allSatisfy { $0.isFinite }
+        #expect(isFinite, "\(name): unwritten or non-finite values")
+        #expect(error <= tolerance * scale, "\(name): 1 vs 3 workers differ by \(error) (scale \(scale))")
+    }
+
+    @Test func workersShareTheRows() {
+        let size = MapSize(height: 67, width: 41, channels: 13)
+        let a = Self.values(size.count, seed: 1), b = Self.values(size.count, seed: 2), s = Self.values(13, seed: 3)
+        let perChannel = s  // (C)
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                s.withUnsafeBufferPointer { s in
+                    let (a, b, s) = (a.baseAddress!, b.baseAddress!, s.baseAddress!)
+                    let broadcast = MapSize(height: 1, width: 1, channels: 13)
+                    for kind in [MergeKind.add, .subtract, .multiply, .average, .maximum, .minimum] {
+                        expectSameSplit("merge \(kind)", count: size.count) { workers, output in
+                            MergeKernel.merge(kind, inputs: kind == .subtract ? [a, s] : [a, s, b],
+                                              inputSizes: kind == .subtract ? [size, broadcast] : [size, broadcast, size],
+                                              output: output, outputSize: size, workers: workers)
+                        }
+                    }
+                    expectSameSplit("concatenate", count: size.count * 2) { workers, output in
+                        MergeKernel.concatenate(inputs: [a, b], inputSizes: [size, size], output: output,
+                                                outputSize: MapSize(height: 67, width: 41, channels: 26), workers: workers)
+                    }
+                    let positions = size.height * size.width
+                    expectSameSplit("layer normalization", count: size.count) { workers, output in
+                        NormalizationKernel.layerNormalization(input: a, output: output, positions: positions, channels: 13,
+                                                               gamma: perChannel, beta: nil, epsilon: 1e-3, workers: workers)
+                    }
+                    expectSameSplit("lrn", count: size.count) { workers, output in
+                        NormalizationKernel.localResponseNormalization(input: a, output: output, positions: positions, channels: 13,
+                                                                       size: 5, alpha: 1e-2, beta: 0.75, k: 2, workers: workers)
+                    }
+                    expectSameSplit("affine", count: size.count) { workers, output in
+                        NormalizationKernel.affine(input: a, output: output, positions: positions, channels: 13,
+                                                   scale: perChannel, shift: perChannel.reversed(), workers: workers)
+                    }
+                    expectSameSplit("prelu", count: size.count) { workers, output in
+                        output.update(from: a, count: size.count)
+                        ExtendedActivation.prelu(output, positions: positions, channels: 13, alpha: perChannel, workers: workers)
+                    }
+                    for activation in [ExtendedActivation.geluExact, .geluTanh, .hardSwish, .hardSigmoid, .swish] {
+                        expectSameSplit("activation \(activation)", count: size.count) { workers, output in
+                            output.update(from: a, count: size.count)
+                            ExtendedActivation.apply(activation, to: output, count: size.count, workers: workers)
+                        }
+                    }
+                    for interpolation in [ResizeInterpolation.bilinear, .nearest] {
+                        let target = MapSize(height: 151, width: 29, channels: 13)  // up by rows: enough of them to split
+                        expectSameSplit("resize \(interpolation)", count: target.count) { workers, output in
+                            ResizeKernel.resize(interpolation, cropToAspectRatio: true, input: a, inputSize: size,
+                                                output: output, outputSize: target, workers: workers)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(arguments: [(groups: 2, inChannels: 8, outChannels: 12, multiplier: 0), (groups: 6, inChannels: 6, outChannels: 12, multiplier: 2),
+                      (groups: 7, inChannels: 7, outChannels: 7, multiplier: 1)])
+    func convolutionWorkersShareTheRows(groups: Int, inChannels: Int, outChannels: Int, multiplier: Int) {
+        let inputSize = MapSize(height: 45, width: 38, channels: inChannels)
+        let outputSize = MapSize(height: 23, width: 38, channels: outChannels)  // 3×3, strides (2, 1), padding 1
+        let input = Self.values(inputSize.count, seed: 4)
+        let weights = Self.values(9 * (inChannels / groups) * outChannels, seed: 5)
+        let bias = Self.values(outChannels, seed: 6)
+        input.withUnsafeBufferPointer { input in
+            expectSameSplit("groups \(groups)", count: outputSize.count, tolerance: 1e-6) { workers, output in
+                GroupedConvolutionKernel.run(weights: weights, bias: bias, groups: groups, kernelSize: Size2D(square: 3),
+                                             strides: Size2D(height: 2, width: 1), activation: .plainReLU,
+                                             input: input.baseAddress!, inputSize: inputSize, output: output, outputSize: outputSize,
+                                             padding: EdgePadding(uniform: 1), workers: workers)
+            }
+        }
+    }
 }
