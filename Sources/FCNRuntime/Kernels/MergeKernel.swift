@@ -26,7 +26,8 @@ enum MergeKernel {
     /// - Parameters:
     ///   - kind: the merge; `.subtract` takes exactly two inputs and computes the first minus the second.
     ///   - inputs: the inputs, each (H, W, C) or (1, 1, C), as given by `inputSizes`.
-    ///   - output: (H, W, C); it may be the same buffer as a full-size input.
+    ///   - output: (H, W, C); it may be the first input's buffer when that input is full size (the
+    ///     result is written over it), but must not share any other input's memory.
     ///   - workers: threads to share the output rows among.
     ///
     /// Fewer than two inputs, a wrong count for `.subtract` or an input of another shape are
@@ -42,6 +43,7 @@ enum MergeKernel {
             precondition(size.height == 1 && size.width == 1, "Merge input \(size) is neither the output's size nor (1, 1, C)")
             return true
         }
+        precondition(inputs.dropFirst().allSatisfy { $0 != UnsafePointer(output) }, "Merge output may only be the first input's buffer")
         let rowLength = outputSize.width * channels
         let scale = 1 / Float(inputs.count)
         Parallel.split(outputSize.height, workers: workers, minimumShare: max(1, 16384 / max(rowLength, 1))) { _, rows in
