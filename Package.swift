@@ -55,7 +55,7 @@ let package = Package(
         // MARK: - Unit test bundles
         .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
         .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
-        .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
+        .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNConvert", "FCNImport", "_FCNTestSupport"]),
         .testTarget(
             name: "FCNRuntimeTests",
             dependencies: ["FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNVerification", "FCNKerasExport", "HDF5Writer", "HDF5Reader", "_FCNTestSupport"]),

@@ -1,4 +1,3 @@
-import FCNGeometry
 import FCNModel
 
 /// What to do with global pooling followed by Dense.
@@ -11,10 +10,10 @@ public enum GlobalPoolingConversion: String, Sendable, CaseIterable {
 }
 
 /// Options of the conversion.
-public struct ConversionOptions: Sendable {
+public struct ConversionOptions: Hashable, Sendable {
     public var globalPooling: GlobalPoolingConversion
     /// Fold a BatchNormalization into the convolution before it when that convolution has no
-    /// activation of its own.
+    /// activation of its own and nothing else reads it.
     public var foldBatchNormalization: Bool
 
     public init(globalPooling: GlobalPoolingConversion = .window, foldBatchNormalization: Bool = true) {
@@ -23,145 +22,152 @@ public struct ConversionOptions: Sendable {
     }
 }
 
-/// Why a model could not be converted.
-public enum ConversionError: Error, Equatable, CustomStringConvertible {
-    case noWeights
-    case notConvertible(layer: String, className: String, reason: String)
-
-    public var description: String {
-        switch self {
-        case .noWeights:
-            return "the model has no weights to convert (an architecture file was given)"
-        case .notConvertible(let layer, let className, let reason):
-            return "layer '\(layer)' (\(className)) cannot be made convolutional: \(reason)"
-        }
-    }
-}
-
-/// Turns a classifier into a fully convolutional network (Long, Shelhamer & Darrell, Figure 2).
-///
-/// A Dense layer after Flatten becomes a k×k convolution over the map Flatten flattened, its
-/// kernel re-laid out from the flatten order; later Dense layers become 1×1 convolutions;
-/// softmax then acts over the channels of each cell; Dropout and trivial reshapes go.
+/// Turns a classifier into its fully convolutional network (Long, Shelhamer & Darrell, Figure 2),
+/// in the form `FullyConvolutionalForm` decides, by moving the weights: a Dense kernel after
+/// Flatten re-laid out as a k×k convolution kernel from the flatten order, other Dense kernels as
+/// 1×1 kernels, batch normalisation folded into the Dense or convolution it belongs to.
 public enum Convolutionalizer {
     /// The fully convolutional form of `model`, which takes any input at least as large as
     /// the classifier's and gives a grid of class scores.
     public static func convert(_ model: Model, options: ConversionOptions = ConversionOptions()) throws(ConversionError) -> Model {
         guard let weights = model.weights else { throw .noWeights }
-        let network = model.network
-        let roles = network.convolutionalization()
-        if let index = roles.firstIndex(where: { $0.window == nil }), case .refused(let reason) = roles[index] {
-            let layer = network.layers[index]
-            throw .notConvertible(layer: layer.name, className: layer.sourceClass, reason: reason)
+        let form = FullyConvolutionalForm(classifier: model.network, options: options)
+        guard var network = form.network else { throw form.conversionError! }
+        let classifier = model.network
+        guard let inputs = try? classifier.inputShapes() else { preconditionFailure("a converted network's shapes fit") }
+        var converted: [String: LayerWeights] = [:]
+        for (index, layer) in classifier.layers.enumerated() {
+            switch form.fates[index] {
+            case .kept:
+                converted[layer.name] = weights[layer.name]
+            case .convolution(let kernelSize):
+                guard case .dense(let kernel, let bias)? = weights[layer.name] else { throw missing(layer) }
+                converted[layer.name] = try convolutionWeights(ofDense: index, kernel: kernel, bias: bias, kernelSize: kernelSize,
+                                                               form: form, inputs: inputs, weights: weights)
+            case .poolingWindow, .removed, .foldedInto, .refused:
+                break
+            }
         }
-        let inputs: [ActivationShape]
-        do { inputs = try network.inputShapes() } catch {
-            throw .notConvertible(layer: error.layer, className: "", reason: error.reason)
-        }
-
-        var builder = FullyConvolutionalBuilder(options: options, weights: weights)
-        for (layer, input) in zip(network.layers, inputs) {
-            try builder.add(layer, input: input)
-        }
-        if let pending = builder.pendingFlatten {
-            throw .notConvertible(layer: pending.name, className: "Flatten", reason: "no Dense layer follows it")
-        }
-        let converted = Network(name: network.name + "_fcn", inputShape: network.inputShape,
-                                dataFormat: network.dataFormat, layers: builder.layers,
-                                inputHasChannelAxis: network.inputHasChannelAxis)
+        if options.foldBatchNormalization { (network, converted) = foldingBatchNormalization(network, weights: converted) }
         var source = model.source
         source.format = "fully convolutional form of " + source.format
-        return Model(network: converted, weights: builder.weights, source: source)
-    }
-}
-
-/// Accumulates the converted layers one source layer at a time.
-private struct FullyConvolutionalBuilder {
-    struct PendingFlatten {
-        let name: String
-        let map: ActivationShape
-        let order: FlattenOrder
+        return Model(network: network, weights: converted, source: source)
     }
 
-    let options: ConversionOptions
-    let sourceWeights: [String: LayerWeights]
-    private(set) var layers: [Layer] = []
-    private(set) var weights: [String: LayerWeights] = [:]
-    /// A Flatten seen and dropped, waiting for the Dense it feeds.
-    private(set) var pendingFlatten: PendingFlatten?
-
-    init(options: ConversionOptions, weights: [String: LayerWeights]) {
-        self.options = options
-        self.sourceWeights = weights
+    private static func missing(_ layer: Layer) -> ConversionError {
+        .notConvertible(layer: layer.name, className: layer.sourceClass, reason: "its weights are missing")
     }
 
-    mutating func add(_ layer: Layer, input: ActivationShape) throws(ConversionError) {
-        switch layer.operation {
-        case .flatten(let order):
-            if case .featureMap = input, input.spatial != Size2D(square: 1) || order == .channelsHeightWidth {
-                pendingFlatten = PendingFlatten(name: layer.name, map: input, order: order)
-            }
-        case .dense(let dense):
-            guard case .dense(let kernel, let bias)? = sourceWeights[layer.name] else {
-                throw .notConvertible(layer: layer.name, className: layer.sourceClass, reason: "its weights are missing")
-            }
-            let map = pendingFlatten?.map ?? .featureMap(height: 1, width: 1, channels: input.elementCount)
-            let convolutionKernel = Self.kernel(fromDense: kernel, map: map, order: pendingFlatten?.order ?? .heightWidthChannels)
-            pendingFlatten = nil
-            append(Layer(name: layer.name, sourceClass: layer.sourceClass, operation: .convolution(Convolution(
-                filters: dense.units, kernelSize: map.spatial, useBias: dense.useBias, activation: dense.activation))),
-                   weights: .convolution(kernel: convolutionKernel, bias: bias))
-        case .globalPooling(let kind):
-            guard options.globalPooling == .window else { return }
-            append(Layer(name: layer.name, sourceClass: layer.sourceClass, operation: .pooling(Pooling(
-                kind: kind, poolSize: input.spatial, strides: Size2D(square: 1)))), weights: nil)
-        case .dropout, .reshape:
-            return
-        case .batchNormalization(let normalization):
-            guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = sourceWeights[layer.name] else {
-                throw .notConvertible(layer: layer.name, className: layer.sourceClass, reason: "its weights are missing")
-            }
-            if options.foldBatchNormalization, let last = layers.last, case .convolution(var convolution) = last.operation,
-               convolution.activation == .linear, case .convolution(let kernel, let bias)? = weights[last.name] {
-                let scale = normalization.channelScale(gamma: gamma.values, variance: variance.values)
-                var folded = kernel
-                for index in folded.values.indices { folded.values[index] *= scale[index % scale.count] }
-                let oldBias = bias?.values ?? [Float](repeating: 0, count: scale.count)
-                let newBias = scale.indices.map { (oldBias[$0] - mean.values[$0]) * scale[$0] + beta.values[$0] }
-                convolution.useBias = true
-                layers[layers.count - 1].operation = .convolution(convolution)
-                weights[last.name] = .convolution(kernel: folded, bias: Tensor(shape: [scale.count], values: newBias))
-            } else {
-                append(layer, weights: sourceWeights[layer.name])
-            }
-        default:
-            append(layer, weights: sourceWeights[layer.name])
+    /// The convolution weights (kh, kw, channels, units) of the Dense at `index`: for a Dense that
+    /// covers a flattened map, its rows re-laid out from the flatten order, with a batch
+    /// normalisation of the flattened vector folded in.
+    private static func convolutionWeights(ofDense index: Int, kernel: Tensor, bias: Tensor?, kernelSize: Size2D, form: FullyConvolutionalForm,
+                                           inputs: [[ActivationShape]], weights: [String: LayerWeights]) throws(ConversionError) -> LayerWeights {
+        let classifier = form.classifier
+        let units = kernel.shape[1]
+        guard kernelSize != Size2D(square: 1) || flattenFeeding(index, in: classifier) != nil else {
+            return .convolution(kernel: Tensor(shape: [1, 1, kernel.shape[0], units], values: kernel.values), bias: bias)
         }
+        var (rows, newBias) = (kernel.values, bias?.values ?? [Float](repeating: 0, count: units))
+        if case .layer(let producer) = classifier.sources[index][0], form.fates[producer] == .foldedInto(classifier.layers[index].name),
+           case .batchNormalization(let normalization) = classifier.layers[producer].operation {
+            guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = weights[classifier.layers[producer].name] else {
+                throw missing(classifier.layers[producer])
+            }
+            // Dense(s ⊙ x + t) = (diag(s) · W)ᵀ x + (Wᵀ t + b).
+            let scale = normalization.channelScale(gamma: gamma.values, variance: variance.values)
+            for row in 0..<kernel.shape[0] {
+                let shift = beta.values[row] - mean.values[row] * scale[row]
+                for unit in 0..<units {
+                    newBias[unit] += rows[row * units + unit] * shift
+                    rows[row * units + unit] *= scale[row]
+                }
+            }
+        }
+        guard let flatten = flattenFeeding(index, in: classifier), case .flatten(let order) = classifier.layers[flatten].operation else {
+            return .convolution(kernel: Tensor(shape: [1, 1, kernel.shape[0], units], values: rows),
+                                bias: Tensor(shape: [units], values: newBias))
+        }
+        let map = inputs[flatten][0]
+        return .convolution(kernel: kernelFromDense(rows, units: units, map: map, order: order),
+                            bias: bias == nil && newBias.allSatisfy({ $0 == 0 }) ? nil : Tensor(shape: [units], values: newBias))
     }
 
-    private mutating func append(_ layer: Layer, weights layerWeights: LayerWeights?) {
-        layers.append(layer)
-        if let layerWeights { weights[layer.name] = layerWeights }
+    /// The Flatten whose vector reaches the Dense at `index` through layers that keep it flat.
+    private static func flattenFeeding(_ index: Int, in network: Network) -> Int? {
+        var source = network.sources[index][0]
+        while case .layer(let producer) = source {
+            switch network.layers[producer].operation {
+            case .flatten: return producer
+            case .activation, .batchNormalization, .dropout, .reshape, .parametricReLU, .channelAffine:
+                source = network.sources[producer][0]
+            case .convolution, .dense, .pooling, .zeroPadding, .globalPooling, .merge, .concatenate, .layerNormalization,
+                 .localResponseNormalization, .resize:
+                return nil
+            }
+        }
+        return nil
     }
 
-    /// A Dense kernel (h·w·c in `order`, units) as a convolution kernel (h, w, c, units).
-    static func kernel(fromDense kernel: Tensor, map: ActivationShape, order: FlattenOrder) -> Tensor {
+    /// Dense rows (h·w·c in `order`, units) as a convolution kernel (h, w, c, units).
+    static func kernelFromDense(_ rows: [Float], units: Int, map: ActivationShape, order: FlattenOrder) -> Tensor {
         let size = map.spatial
         let (height, width, channels) = (size.height, size.width, map.channels)
-        let units = kernel.shape[1]
         guard order == .channelsHeightWidth, channels > 1, height * width > 1 else {
-            return Tensor(shape: [height, width, channels, units], values: kernel.values)
+            return Tensor(shape: [height, width, channels, units], values: rows)
         }
-        var values = [Float](repeating: 0, count: kernel.values.count)
+        var values = [Float](repeating: 0, count: rows.count)
         for channel in 0..<channels {
             for y in 0..<height {
                 for x in 0..<width {
                     let source = ((channel * height + y) * width + x) * units
                     let target = ((y * width + x) * channels + channel) * units
-                    values[target..<(target + units)] = kernel.values[source..<(source + units)]
+                    values[target..<(target + units)] = rows[source..<(source + units)]
                 }
             }
         }
         return Tensor(shape: [height, width, channels, units], values: values)
+    }
+
+    /// Folds every batch normalisation whose input is a linear convolution read by nothing else
+    /// into that convolution's kernel and bias.
+    private static func foldingBatchNormalization(_ network: Network, weights: [String: LayerWeights]) -> (Network, [String: LayerWeights]) {
+        var weights = weights
+        var layers = network.layers
+        var alias: [String: String] = [:]
+        var dropped = Set<Int>()
+        let consumers = network.consumers
+        for (index, layer) in network.layers.enumerated() {
+            guard case .batchNormalization(let normalization) = layer.operation, case .layer(let producer) = network.sources[index][0],
+                  consumers[producer].count == 1, case .convolution(var convolution) = layers[producer].operation,
+                  convolution.activation == .linear,
+                  case .convolution(let kernel, let bias)? = weights[layers[producer].name],
+                  case .batchNormalization(let gamma, let beta, let mean, let variance)? = weights[layer.name]
+            else { continue }
+            let scale = normalization.channelScale(gamma: gamma.values, variance: variance.values)
+            var folded = kernel
+            for position in folded.values.indices { folded.values[position] *= scale[position % scale.count] }
+            let oldBias = bias?.values ?? [Float](repeating: 0, count: scale.count)
+            let newBias = scale.indices.map { (oldBias[$0] - mean.values[$0]) * scale[$0] + beta.values[$0] }
+            convolution.useBias = true
+            layers[producer].operation = .convolution(convolution)
+            weights[layers[producer].name] = .convolution(kernel: folded, bias: Tensor(shape: [scale.count], values: newBias))
+            weights[layer.name] = nil
+            alias[layer.name] = layers[producer].name
+            dropped.insert(index)
+        }
+        guard !dropped.isEmpty else { return (network, weights) }
+        var kept: [Layer] = []
+        for (index, var layer) in layers.enumerated() where !dropped.contains(index) {
+            layer.inputs = layer.inputs.map { alias[$0] ?? $0 }
+            kept.append(layer)
+        }
+        // A folded last layer: the output is now its convolution's, which must stay last.
+        if let last = network.layers.last, dropped.contains(network.layers.count - 1), kept.last?.name != alias[last.name] {
+            kept.append(Layer(name: last.name, sourceClass: "Identity", operation: .dropout(rate: 0), inputs: [alias[last.name]!]))
+        }
+        return (Network(name: network.name, inputShape: network.inputShape, dataFormat: network.dataFormat, layers: kept,
+                        inputHasChannelAxis: network.inputHasChannelAxis, isSequence: network.isSequence, inputName: network.inputName),
+                weights)
     }
 }

@@ -75,39 +75,82 @@ public struct LayerGeometry: Hashable, Sendable {
 public enum GeometryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The layer's window does not fit in what reaches it: the input is too small.
     case inputTooSmall(layer: String, input: Size2D, reaching: Size2D, window: Size2D)
+    /// The layer is not a sliding window (the network has not been converted).
+    case notSliding(layer: String, className: String)
+    /// A merge's inputs sit at different places in the input: its cells would combine
+    /// different crops. `starts` gives each input's name and first-cell centre (row, column);
+    /// `alignedSizes` the nearest input sizes at which they align.
+    case misalignedMerge(layer: String, input: Size2D, starts: [(String, Double, Double)], jumps: [Size2D], alignedSizes: [Size2D])
 
     public var description: String {
         switch self {
         case .inputTooSmall(let layer, let input, let reaching, let window):
-            return "an input of \(input) is too small: layer '\(layer)' receives \(reaching) but its window is \(window)"
+            return "an input of \(input) is too small: layer \(Quoted(layer)) receives \(reaching) but its window is \(window)"
+        case .notSliding(let layer, let className):
+            return "layer \(Quoted(layer)) (\(className)) is not a sliding window; convert the network first"
+        case .misalignedMerge(let layer, let input, let starts, let jumps, let alignedSizes):
+            let offsets = zip(starts, jumps).map { start, jump in
+                "\(Quoted(start.0)) starts at (\(start.1), \(start.2)) px with stride \(jump)"
+            }.joined(separator: ", ")
+            let sizes = alignedSizes.isEmpty ? "" : "; sizes that align: " + alignedSizes.map(\.description).joined(separator: ", ")
+            return "at an input of \(input), merge layer \(Quoted(layer)) combines inputs at different offsets (\(offsets))\(sizes)"
         }
     }
+
+    public static func == (lhs: GeometryError, rhs: GeometryError) -> Bool { lhs.description == rhs.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 }
 
-/// Receptive field, jump, start and padding of every layer of a network's fully
-/// convolutional form, for one input size.
+/// Receptive field, jump, start and padding of every layer of a fully convolutional network,
+/// for one input size.
+///
+/// Along a path the paper's composition rule applies layer by layer; where paths merge, their
+/// inputs must share jump and start (else the merge combines different crops and the network
+/// is refused at that size), and the merge sees the largest receptive field among them.
 public struct NetworkGeometry: Sendable {
     /// The input size the geometry is for.
     public let inputSize: Size2D
-    /// One entry per layer that can be convolutionalized, in order, stopping at the first
-    /// that cannot.
+    /// One entry per layer, in the network's order.
     public let layers: [LayerGeometry]
-    /// Whether every layer of the network is covered (it converts in full).
-    public let isComplete: Bool
 
-    /// Works out the geometry of `network` for an input of `inputSize` (default: the size the
-    /// network was built for).
+    /// Works out the geometry of `network`, a fully convolutional network, for an input of
+    /// `inputSize` (default: the size the network was built for).
     ///
-    /// - Throws: `GeometryError.inputTooSmall` when some window does not fit.
+    /// - Throws: `GeometryError` when some window does not fit, a layer is not a window, or a
+    ///   merge's inputs are not aligned.
     public init(network: Network, inputSize: Size2D? = nil) throws(GeometryError) {
         let size = inputSize ?? network.inputShape.spatial
         self.inputSize = size
-        var vertical = AxisGeometry.identity(length: size.height)
-        var horizontal = AxisGeometry.identity(length: size.width)
+        layers = try Self.layers(of: network, inputSize: size, searchAlignedSizes: true)
+    }
+
+    private static func layers(of network: Network, inputSize size: Size2D, searchAlignedSizes: Bool) throws(GeometryError) -> [LayerGeometry] {
+        let identity = (AxisGeometry.identity(length: size.height), AxisGeometry.identity(length: size.width))
         var layers: [LayerGeometry] = []
-        let roles = network.convolutionalization()
-        for (layer, role) in zip(network.layers, roles) {
-            guard let window = role.window else { break }
+        for (index, layer) in network.layers.enumerated() {
+            guard let window = layer.slidingWindow else { throw .notSliding(layer: layer.name, className: layer.sourceClass) }
+            let received = network.sources[index].map { source -> (vertical: AxisGeometry, horizontal: AxisGeometry) in
+                switch source {
+                case .input: return identity
+                case .layer(let producer): return (layers[producer].vertical, layers[producer].horizontal)
+                }
+            }
+            var (vertical, horizontal) = received[0]
+            if received.count > 1 {
+                let aligned = received.allSatisfy { $0.vertical.isAligned(with: vertical) && $0.horizontal.isAligned(with: horizontal) }
+                guard aligned else {
+                    let names = layer.inputs
+                    throw .misalignedMerge(
+                        layer: layer.name, input: size,
+                        starts: zip(names, received).map { ($0, $1.vertical.start, $1.horizontal.start) },
+                        jumps: received.map { Size2D(height: $0.vertical.jump, width: $0.horizontal.jump) },
+                        alignedSizes: searchAlignedSizes ? alignedSizes(of: network, near: size) : [])
+                }
+                vertical = received.map(\.vertical).max { $0.receptiveField < $1.receptiveField }!
+                horizontal = received.map(\.horizontal).max { $0.receptiveField < $1.receptiveField }!
+                vertical.padding = received.map(\.vertical.padding).max()!
+                horizontal.padding = received.map(\.horizontal.padding).max()!
+            }
             let reaching = Size2D(height: vertical.length, width: horizontal.length)
             guard let output = window.outputSize(input: reaching) else {
                 throw .inputTooSmall(layer: layer.name, input: size, reaching: reaching, window: window.kernel)
@@ -117,15 +160,31 @@ public struct NetworkGeometry: Sendable {
             horizontal = horizontal.composed(with: window.horizontal, paddingBefore: padding.left, outputLength: output.width)
             layers.append(LayerGeometry(window: window, padding: padding, vertical: vertical, horizontal: horizontal))
         }
-        self.layers = layers
-        self.isComplete = layers.count == network.layers.count
+        return layers
     }
 
-    /// The output grid of the whole network (rows × columns of class-score cells), or nil
-    /// when the network does not convert in full.
-    public var outputGrid: Size2D? { isComplete ? layers.last?.outputSize ?? inputSize : nil }
+    /// Up to four input sizes near `size` at which every merge of `network` is aligned, nearest first.
+    static func alignedSizes(of network: Network, near size: Size2D) -> [Size2D] {
+        var found: [Size2D] = []
+        for distance in 1...32 {
+            for (dy, dx) in [(0, distance), (distance, 0), (distance, distance), (-distance, -distance), (0, -distance), (-distance, 0)] {
+                let candidate = Size2D(height: size.height + dy, width: size.width + dx)
+                guard candidate.height > 0, candidate.width > 0, !found.contains(candidate),
+                      (try? layers(of: network, inputSize: candidate, searchAlignedSizes: false)) != nil else { continue }
+                found.append(candidate)
+                if found.count == 4 { return found }
+            }
+        }
+        return found
+    }
 
-    /// The input pixels behind output cell (`row`, `column`) of the last covered layer.
+    /// The output grid of the whole network (rows × columns of class-score cells).
+    public var outputGrid: Size2D { layers.last?.outputSize ?? inputSize }
+
+    /// The geometry of the network's output.
+    public var output: LayerGeometry? { layers.last }
+
+    /// The input pixels behind output cell (`row`, `column`) of the network.
     public func box(row: Int, column: Int) -> PixelBox? {
         guard let last = layers.last else { return nil }
         return PixelBox(rows: last.vertical.span(of: row), columns: last.horizontal.span(of: column))
@@ -134,4 +193,9 @@ public struct NetworkGeometry: Sendable {
     /// True when no layer pads at this input size: every cell then sees only real pixels,
     /// and equals the classifier run on the crop behind it.
     public var neverPads: Bool { layers.allSatisfy { $0.padding.isZero } }
+}
+
+extension AxisGeometry {
+    /// Whether two values' cells sit at the same places: same jump and start.
+    func isAligned(with other: AxisGeometry) -> Bool { jump == other.jump && start == other.start && length == other.length }
 }

@@ -47,68 +47,21 @@ public struct SlidingWindow: Hashable, Sendable {
     }
 }
 
-/// How one layer takes part in the fully convolutional network.
-public enum Convolutionalization: Hashable, Sendable {
-    /// The layer slides over any input size as this window.
-    case slides(SlidingWindow)
-    /// The layer cannot be made convolutional; the reason says why.
-    case refused(String)
-
-    /// The window, or nil when refused.
-    public var window: SlidingWindow? {
-        if case .slides(let window) = self { return window }
-        return nil
-    }
-}
-
-extension Network {
-    /// Each layer's role in the fully convolutional form of this network, in order.
-    ///
-    /// Once a layer is refused, every later layer is refused too, since what reaches it no
-    /// longer has a spatial layout.
-    public func convolutionalization() -> [Convolutionalization] {
-        guard let inputs = try? inputShapes() else {
-            return layers.map { _ in .refused("the network's shapes do not fit together") }
-        }
-        var roles: [Convolutionalization] = []
-        // The spatial size of the map a Flatten flattened, while only pointwise layers follow it.
-        var flattenedSize: Size2D?
-        var refusal: String?
-        for (layer, input) in zip(layers, inputs) {
-            if let refusal {
-                roles.append(.refused("follows '\(refusal)', which cannot be made convolutional"))
-                continue
-            }
-            let role = Self.role(of: layer, input: input, flattenedSize: &flattenedSize)
-            if case .refused = role { refusal = layer.name }
-            roles.append(role)
-        }
-        return roles
-    }
-
-    private static func role(of layer: Layer, input: ActivationShape, flattenedSize: inout Size2D?) -> Convolutionalization {
-        switch layer.operation {
+extension Layer {
+    /// The window the layer slides in a fully convolutional network: its own for convolutions,
+    /// pooling and zero padding, 1×1 for pointwise layers and merges; nil for layers that have
+    /// no place in one (Dense, Flatten, global pooling, reshapes, resizing), which
+    /// `FullyConvolutionalForm` converts or removes first.
+    public var slidingWindow: SlidingWindow? {
+        switch operation {
         case .convolution, .pooling, .zeroPadding:
-            let sliding = layer.operation.slidingWindows!
-            return .slides(SlidingWindow(vertical: sliding.vertical, horizontal: sliding.horizontal, padding: sliding.padding))
-        case .flatten:
-            guard case .featureMap = input else { return .slides(.pointwise) }
-            flattenedSize = input.spatial
-            return .slides(.pointwise)
-        case .dense:
-            if let size = flattenedSize {
-                flattenedSize = nil
-                return .slides(.covering(size))
-            }
-            if case .vector = input { return .slides(.pointwise) }
-            return .refused("Dense applied to a feature map without Flatten")
-        case .globalPooling:
-            return .slides(.covering(input.spatial))
-        case .activation, .batchNormalization, .dropout:
-            return .slides(.pointwise)
-        case .reshape(let target):
-            if target.spatial == input.spatial, flattenedSize == nil { return .slides(.pointwise) }
-            return .refused("Reshape from \(input) to \(target) moves values between positions")
+            let sliding = operation.slidingWindows!
+            return SlidingWindow(vertical: sliding.vertical, horizontal: sliding.horizontal, padding: sliding.padding)
+        case .activation, .batchNormalization, .dropout, .layerNormalization, .channelAffine, .parametricReLU,
+             .localResponseNormalization, .merge, .concatenate:
+            return .pointwise
+        case .dense, .flatten, .globalPooling, .reshape, .resize:
+            return nil
         }
     }
 }

@@ -46,7 +46,7 @@ public enum ImportError: Error, CustomStringConvertible {
         case .unsupportedSetting(let layer, let className, let setting):
             return "layer '\(layer)' (\(className)): \(setting)"
         case .notAChain(let layer, let reason):
-            return "layer '\(layer)' \(reason); FCNKit reads networks whose layers form a single chain"
+            return "layer \(Quoted(layer)) \(reason)"
         case .missingWeights(let layer, let path, let reason):
             return "\(path): no weights for layer '\(layer)': \(reason)"
         case .weightShapeMismatch(let layer, let className, let weight, let expected, let found):
@@ -68,16 +68,20 @@ public enum ImportError: Error, CustomStringConvertible {
 public enum SupportedLayers {
     /// Keras class names (all generations, aliases included).
     public static let keras: [String] = [
-        "InputLayer", "Conv2D (Convolution2D, AtrousConvolution2D)", "Dense", "MaxPooling2D", "AveragePooling2D",
-        "GlobalAveragePooling2D", "GlobalMaxPooling2D", "ZeroPadding2D", "Flatten", "Reshape (when it moves no values)",
-        "Activation", "ReLU", "LeakyReLU", "ELU", "Softmax", "BatchNormalization",
-        "Dropout (and SpatialDropout2D, GaussianNoise, GaussianDropout, AlphaDropout)",
+        "InputLayer", "Conv2D (Convolution2D, AtrousConvolution2D, groups)", "Conv1D", "DepthwiseConv2D", "SeparableConv2D",
+        "Dense (on vectors and at every position of a map)", "MaxPooling2D/1D", "AveragePooling2D/1D",
+        "GlobalAveragePooling2D/1D", "GlobalMaxPooling2D/1D", "ZeroPadding2D/1D", "Flatten", "Reshape (when it moves no values)",
+        "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate (channels)",
+        "Activation", "ReLU", "LeakyReLU", "PReLU", "ELU", "Softmax", "BatchNormalization", "LayerNormalization (channels)",
+        "Rescaling", "Normalization", "Resizing", "RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast, RandomBrightness",
+        "Dropout (and SpatialDropout, GaussianNoise, GaussianDropout, AlphaDropout)",
         "nested Sequential/Functional models",
     ]
     /// Caffe layer types.
     public static let caffe: [String] = [
-        "Input", "Convolution", "InnerProduct", "Pooling (MAX, AVE)", "ReLU", "Sigmoid", "TanH", "ELU",
-        "Softmax", "Dropout", "Flatten",
+        "Input", "Convolution (group)", "InnerProduct", "Pooling (MAX, AVE)", "ReLU", "Sigmoid", "TanH", "ELU",
+        "Softmax", "Dropout", "Flatten", "Eltwise (SUM, PROD, MAX)", "Concat (channels)", "LRN (across channels)",
+        "BatchNorm", "Scale", "Split",
     ]
 }
 

@@ -178,6 +178,8 @@ struct KerasLayerPlan {
             break
         case .dense, .flatten, .globalPooling:
             throw unsupported("the network is not fully convolutional; convert it first")
+        case .merge, .concatenate, .layerNormalization, .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
+            throw unsupported("PENDING")
         }
     }
 
@@ -219,6 +221,10 @@ struct KerasLayerPlan {
         case .softmax: return ("softmax", nil)
         case .hardSigmoid:
             throw unsupported("Keras 3's hard_sigmoid is not Keras 2's (0.2·x + 0.5 clipped), which this model uses")
+        case .hardSigmoidSixths: return ("hard_sigmoid", nil)
+        case .hardSwish: return ("hard_silu", nil)
+        case .gelu(false): return ("gelu", nil)
+        case .gelu(true): throw unsupported("Keras's gelu activation by name is the exact form, not the tanh approximation this model uses")
         }
     }
 }

@@ -11,8 +11,15 @@ public enum Activation: Hashable, Sendable, CustomStringConvertible {
     case tanh
     /// `1 / (1 + e⁻ˣ)`.
     case sigmoid
-    /// Keras's piecewise-linear sigmoid, `clip(0.2 · x + 0.5, 0, 1)`.
+    /// Keras 1 and 2's piecewise-linear sigmoid, `clip(0.2 · x + 0.5, 0, 1)`.
     case hardSigmoid
+    /// Keras 3's hard sigmoid, `relu6(x + 3) / 6`.
+    case hardSigmoidSixths
+    /// `x · relu6(x + 3) / 6` (Keras 3's hard_silu / hard_swish).
+    case hardSwish
+    /// `x · Φ(x)` with the normal CDF Φ; with `approximate`, the tanh form
+    /// `0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 x³)))`.
+    case gelu(approximate: Bool)
     /// `ln(1 + eˣ)`.
     case softplus
     /// `x / (1 + |x|)`.
@@ -38,6 +45,9 @@ public enum Activation: Hashable, Sendable, CustomStringConvertible {
         case .tanh: return "tanh"
         case .sigmoid: return "sigmoid"
         case .hardSigmoid: return "hard_sigmoid"
+        case .hardSigmoidSixths: return "hard_sigmoid (relu6(x+3)/6)"
+        case .hardSwish: return "hard_swish"
+        case .gelu(let approximate): return approximate ? "gelu (tanh)" : "gelu"
         case .softplus: return "softplus"
         case .softsign: return "softsign"
         case .swish: return "swish"

@@ -1,4 +1,5 @@
-/// One layer of a network: its name, the class it had in the source file, and what it does.
+/// One node of a network: its name, the class it had in the source file, what it computes and
+/// which values it reads.
 ///
 /// A layer holds settings only; learned values live in `Weights`, keyed by the layer's
 /// name, so that an architecture can be inspected without its weights.
@@ -8,11 +9,16 @@ public struct Layer: Hashable, Sendable {
     /// The class name the source file gave, such as `Convolution2D` or `InnerProduct`.
     public var sourceClass: String
     public var operation: LayerOperation
+    /// The values the layer reads, by the name of the layer that makes each (or the network's
+    /// `inputName`), in the order the operation takes them. Empty means "the previous layer's
+    /// output" (the chain case); `Network` fills it in.
+    public var inputs: [String]
 
-    public init(name: String, sourceClass: String, operation: LayerOperation) {
+    public init(name: String, sourceClass: String, operation: LayerOperation, inputs: [String] = []) {
         self.name = name
         self.sourceClass = sourceClass
         self.operation = operation
+        self.inputs = inputs
     }
 }
 
@@ -33,6 +39,24 @@ public enum LayerOperation: Hashable, Sendable {
     case dropout(rate: Double)
     /// A reshape that does not move data, such as (28, 28) to (28, 28, 1).
     case reshape(ActivationShape)
+    /// An element-wise combination of two or more inputs of one shape; a 1×1 map or a vector
+    /// of the same channels may stand for a whole map (it is repeated at every position).
+    case merge(MergeKind)
+    /// The inputs' channels side by side, first input first; their spatial sizes must agree.
+    case concatenate
+    /// `gamma · (x − mean) / √(variance + epsilon) + beta` over the channels of each position.
+    /// Weights: gamma (when `scale`) and beta (when `center`), each (channels).
+    case layerNormalization(LayerNormalization)
+    /// `x · scale + shift` per channel, as Keras's Rescaling and Normalization compute it.
+    /// Weights: `.channelAffine`, made by the importer from the layer's settings or statistics.
+    case channelAffine
+    /// Keras's PReLU with its slopes shared over the spatial axes: `x` for `x > 0`, else
+    /// `alpha[c] · x`. Weights: `.slopes` (channels).
+    case parametricReLU
+    /// Caffe's local response normalisation across channels.
+    case localResponseNormalization(LocalResponseNormalization)
+    /// Resampling every map to a fixed size, as Keras's Resizing does.
+    case resize(Resize)
 
     /// A short, stable name for the kind of operation (`conv2d`, `dense`, …).
     public var kind: String {
@@ -47,13 +71,80 @@ public enum LayerOperation: Hashable, Sendable {
         case .globalPooling(let kind): return kind == .max ? "global_max_pool2d" : "global_avg_pool2d"
         case .dropout: return "dropout"
         case .reshape: return "reshape"
+        case .merge(let kind): return kind.rawValue
+        case .concatenate: return "concatenate"
+        case .layerNormalization: return "layer_norm"
+        case .channelAffine: return "channel_affine"
+        case .parametricReLU: return "prelu"
+        case .localResponseNormalization: return "lrn"
+        case .resize: return "resize"
         }
+    }
+}
+
+/// How a merge combines its inputs, element by element.
+public enum MergeKind: String, Hashable, Sendable, CaseIterable {
+    case add
+    /// The first input minus the second; exactly two inputs.
+    case subtract
+    case multiply
+    case average
+    case maximum
+    case minimum
+}
+
+/// Layer normalisation over the channel axis.
+public struct LayerNormalization: Hashable, Sendable {
+    public var epsilon: Float
+    public var center: Bool
+    public var scale: Bool
+
+    public init(epsilon: Float, center: Bool = true, scale: Bool = true) {
+        self.epsilon = epsilon
+        self.center = center
+        self.scale = scale
+    }
+}
+
+/// Caffe's LRN across channels: `x_c / (k + alpha/size · Σ x_c'²)^beta`, the sum over the
+/// `size` channels centred on `c` (clipped at the ends).
+public struct LocalResponseNormalization: Hashable, Sendable {
+    public var size: Int
+    public var alpha: Float
+    public var beta: Float
+    public var k: Float
+
+    public init(size: Int, alpha: Float, beta: Float, k: Float) {
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+    }
+}
+
+/// How Resizing samples its input.
+public enum ResizeInterpolation: String, Hashable, Sendable {
+    case bilinear
+    case nearest
+}
+
+/// Resampling to a fixed size with TensorFlow's half-pixel centres (Keras's Resizing).
+public struct Resize: Hashable, Sendable {
+    public var size: Size2D
+    public var interpolation: ResizeInterpolation
+    /// Crop the largest centred window of the target's aspect ratio before resampling.
+    public var cropToAspectRatio: Bool
+
+    public init(size: Size2D, interpolation: ResizeInterpolation, cropToAspectRatio: Bool = false) {
+        self.size = size
+        self.interpolation = interpolation
+        self.cropToAspectRatio = cropToAspectRatio
     }
 }
 
 /// A 2-D convolution (cross-correlation, as Keras and Caffe compute it).
 ///
-/// Its weights are a kernel of shape (kernelHeight, kernelWidth, inputChannels, filters)
+/// Its weights are a kernel of shape (kernelHeight, kernelWidth, inputChannels / groups, filters)
 /// and, when `useBias`, a bias of shape (filters).
 public struct Convolution: Hashable, Sendable {
     public var filters: Int
@@ -63,11 +154,16 @@ public struct Convolution: Hashable, Sendable {
     public var padding: PaddingMode
     public var useBias: Bool
     public var activation: Activation
+    /// The channels fall into this many groups, each convolved with its own filters: group g
+    /// reads input channels [g·in/groups, (g+1)·in/groups) and makes filters
+    /// [g·filters/groups, (g+1)·filters/groups). A depthwise convolution has one group per
+    /// input channel.
+    public var groups: Int
 
     public init(
         filters: Int, kernelSize: Size2D, strides: Size2D = Size2D(square: 1),
         dilation: Size2D = Size2D(square: 1), padding: PaddingMode = .valid,
-        useBias: Bool = true, activation: Activation = .linear
+        useBias: Bool = true, activation: Activation = .linear, groups: Int = 1
     ) {
         self.filters = filters
         self.kernelSize = kernelSize
@@ -76,6 +172,7 @@ public struct Convolution: Hashable, Sendable {
         self.padding = padding
         self.useBias = useBias
         self.activation = activation
+        self.groups = groups
     }
 
     /// The window arithmetic along each axis.
@@ -168,7 +265,8 @@ extension LayerOperation {
             return (pooling.windows.vertical, pooling.windows.horizontal, pooling.padding)
         case .zeroPadding(let edges):
             return (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1), .explicit(edges))
-        default:
+        case .dense, .flatten, .activation, .batchNormalization, .globalPooling, .dropout, .reshape, .merge, .concatenate,
+             .layerNormalization, .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
             return nil
         }
     }

@@ -46,6 +46,12 @@ public enum ActivationShape: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// True for a feature map, false for a vector.
+    public var isFeatureMap: Bool {
+        if case .featureMap = self { return true }
+        return false
+    }
+
     /// The spatial size; a vector counts as 1×1.
     public var spatial: Size2D {
         switch self {

@@ -22,6 +22,12 @@ public enum LayerWeights: Hashable, Sendable {
     case dense(kernel: Tensor, bias: Tensor?)
     /// Each (channels); gamma is all ones without `scale`, beta all zeros without `center`.
     case batchNormalization(gamma: Tensor, beta: Tensor, mean: Tensor, variance: Tensor)
+    /// Each (channels); gamma is all ones without `scale`, beta all zeros without `center`.
+    case layerNormalization(gamma: Tensor, beta: Tensor)
+    /// `x · scale + shift`, each (channels).
+    case channelAffine(scale: Tensor, shift: Tensor)
+    /// PReLU's negative slopes, (channels).
+    case slopes(Tensor)
 
     /// The number of learned values.
     public var parameterCount: Int {
@@ -30,6 +36,10 @@ public enum LayerWeights: Hashable, Sendable {
             return kernel.values.count + (bias?.values.count ?? 0)
         case .batchNormalization(let gamma, let beta, let mean, let variance):
             return gamma.values.count + beta.values.count + mean.values.count + variance.values.count
+        case .layerNormalization(let first, let second), .channelAffine(let first, let second):
+            return first.values.count + second.values.count
+        case .slopes(let slopes):
+            return slopes.values.count
         }
     }
 }

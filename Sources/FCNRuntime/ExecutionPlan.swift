@@ -1,12 +1,31 @@
 import FCNModel
 
-/// What running a network on one input size takes: every layer's input and output size and
-/// padding, the buffer sizes, and the arithmetic. Worked out once per input size.
+/// What running a network on one input size takes: every layer's inputs, output and padding,
+/// which buffer holds each value, and the arithmetic. Worked out once per input size.
+///
+/// Buffers are planned by liveness: a value keeps its buffer from the layer that makes it to
+/// the last layer that reads it (a residual's input stays alive across its branch), then the
+/// buffer takes another value. Layers that work in place (activations, per-channel affines,
+/// identities) write over their input when nothing later reads it.
 struct ExecutionPlan {
+    /// A part of a value's buffer that a step reads when it needs less than was computed (in
+    /// tiles, where another reader of the value needed more): rows and columns from the
+    /// buffer's top-left corner.
+    struct Crop: Hashable {
+        let top: Int
+        let left: Int
+        let size: MapSize
+    }
+
     struct Step {
-        let input: ActivationShape
+        let inputs: [ActivationShape]
         let output: ActivationShape
         let padding: EdgePadding
+        /// Per input, the part of its buffer the step reads, or nil for all of it.
+        let crops: [Crop?]
+
+        /// The first input's shape.
+        var input: ActivationShape { inputs[0] }
     }
 
     /// The most values the patch matrix of a convolution may take at once (32 MiB of floats);
@@ -22,8 +41,12 @@ struct ExecutionPlan {
 
     let input: ActivationShape
     let steps: [Step]
-    /// The size of each of the two activation buffers, in floats.
-    let activationCount: Int
+    /// The buffer of the network's input, of each layer's output, and the size of each buffer in floats.
+    let inputBuffer: Int
+    let outputBuffers: [Int]
+    let bufferCounts: [Int]
+    /// Floats for the crops one step reads (tiles only).
+    let cropCount: Int
     /// The size of the scratch buffer (patch matrices, Winograd bands), in floats.
     let scratchCount: Int
     /// The share of the scratch buffer each worker's patch matrices may use, in floats.
@@ -36,69 +59,142 @@ struct ExecutionPlan {
     let layerFlops: [Double]
     /// Floating-point operations of one run.
     var flops: Double { layerFlops.reduce(0, +) }
+    /// The output's shape.
+    var output: ActivationShape { steps.last?.output ?? input }
 
     /// The plan for the whole of an input of `input`, run by `workers` threads whose kernels
     /// need `scratchNeed`.
     init(network: Network, input: ActivationShape, workers: Int = 1, scratchNeed: @escaping ScratchNeed = noScratch) throws(ShapeError) {
-        var steps: [Step] = []
-        var current = input
         let outputs = try network.outputShapes(input: input)
-        for (layer, output) in zip(network.layers, outputs) {
+        var steps: [Step] = []
+        for (index, layer) in network.layers.enumerated() {
+            let inputs = network.sources[index].map { $0.shape(input: input, outputs: outputs) }
             let padding = layer.operation.slidingWindows.map { sliding in
-                sliding.padding.edges(windows: (sliding.vertical, sliding.horizontal), input: current.spatial)
+                sliding.padding.edges(windows: (sliding.vertical, sliding.horizontal), input: inputs[0].spatial)
             } ?? EdgePadding(uniform: 0)
-            steps.append(Step(input: current, output: output, padding: padding))
-            current = output
+            steps.append(Step(inputs: inputs, output: outputs[index], padding: padding, crops: inputs.map { _ in nil }))
         }
         self.init(network: network, input: input, steps: steps, workers: workers, scratchNeed: scratchNeed)
     }
 
-    /// Sizes the buffers and counts the arithmetic of `steps`, which say what each layer
+    /// Plans the buffers and counts the arithmetic of `steps`, which say what each layer
     /// receives, gives and pads.
     init(network: Network, input: ActivationShape, steps: [Step], workers: Int, scratchNeed: @escaping ScratchNeed) {
         self.input = input
         self.steps = steps
         self.workers = workers
         self.scratchNeed = scratchNeed
-        var largest = input.elementCount
         var scratch = 0
         var scratchPerWorker = 0
+        var crops = 0
         var layerFlops: [Double] = []
         for (index, (layer, step)) in zip(network.layers, steps).enumerated() {
-            let (current, output) = (step.input, step.output)
-            switch layer.operation {
-            case .convolution(let convolution):
-                let depth = convolution.kernelSize.height * convolution.kernelSize.width * current.channels
-                layerFlops.append(2 * Double(depth) * Double(convolution.filters) * Double(output.spatial.height * output.spatial.width))
-            case .dense(let dense):
-                layerFlops.append(2 * Double(current.elementCount) * Double(dense.units))
-            default:
-                layerFlops.append(0)
-            }
+            layerFlops.append(Self.flops(of: layer, step: step))
             let need = scratchNeed(index, step, workers)
             scratch = max(scratch, need.shared)
             scratchPerWorker = max(scratchPerWorker, need.perWorker)
-            largest = max(largest, output.elementCount)
+            crops = max(crops, step.crops.reduce(0) { $0 + ($1?.size.count ?? 0) })
         }
-        activationCount = largest
+        (inputBuffer, outputBuffers, bufferCounts) = Self.assignBuffers(network: network, input: input, steps: steps)
+        cropCount = crops
         self.scratchPerWorker = scratchPerWorker
         scratchCount = max(scratch, scratchPerWorker * workers)
         self.layerFlops = layerFlops
     }
 
+    private static func flops(of layer: Layer, step: Step) -> Double {
+        switch layer.operation {
+        case .convolution(let convolution):
+            let depth = convolution.kernelSize.height * convolution.kernelSize.width * step.input.channels / convolution.groups
+            return 2 * Double(depth) * Double(convolution.filters) * Double(step.output.spatial.height * step.output.spatial.width)
+        case .dense(let dense):
+            let inputs = step.input.isFeatureMap ? step.input.channels : step.input.elementCount
+            return 2 * Double(inputs) * Double(dense.units) * Double(step.output.spatial.height * step.output.spatial.width)
+        case .pooling, .zeroPadding, .flatten, .activation, .batchNormalization, .globalPooling, .dropout, .reshape, .merge,
+             .concatenate, .layerNormalization, .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
+            return 0
+        }
+    }
+
+    /// Gives every value a buffer by liveness; returns the input's buffer, each layer's output
+    /// buffer and each buffer's size in floats.
+    private static func assignBuffers(network: Network, input: ActivationShape, steps: [Step]) -> (Int, [Int], [Int]) {
+        // The last layer that reads each value: index 0 is the input, i + 1 layer i's output.
+        var lastUse = [Int](repeating: -1, count: steps.count + 1)
+        for (index, sources) in network.sources.enumerated() {
+            for source in sources { lastUse[source.value] = index }
+        }
+        lastUse[steps.count] = steps.count  // the output lives to the end
+        var counts = [input.elementCount]
+        var free: [Int] = []
+        var outputs: [Int] = []
+        var holder = [0]  // the buffer of each value so far
+        for (index, layer) in network.layers.enumerated() {
+            let needed = steps[index].output.elementCount
+            let first = network.sources[index][0].value
+            let buffer: Int
+            if layer.operation.worksInPlace, lastUse[first] == index, network.sources[index].count == 1, steps[index].crops[0] == nil {
+                buffer = holder[first]
+                counts[buffer] = max(counts[buffer], needed)
+            } else if let reuse = free.indices.max(by: { counts[free[$0]] < counts[free[$1]] }) {
+                buffer = free.remove(at: reuse)
+                counts[buffer] = max(counts[buffer], needed)
+            } else {
+                buffer = counts.count
+                counts.append(needed)
+            }
+            for source in Set(network.sources[index].map(\.value)) where lastUse[source] == index && holder[source] != buffer {
+                free.append(holder[source])
+            }
+            outputs.append(buffer)
+            holder.append(buffer)
+        }
+        return (0, outputs, counts)
+    }
+
+    /// The size of a value the plan computes.
+    func size(of source: ValueSource) -> MapSize {
+        switch source {
+        case .input: return input.mapSize
+        case .layer(let index): return steps[index].output.mapSize
+        }
+    }
+
     /// The memory the plan's buffers take, in bytes.
-    var workspaceBytes: Int { (2 * activationCount + scratchCount) * MemoryLayout<Float>.size }
+    var workspaceBytes: Int { (bufferCounts.reduce(0, +) + cropCount + scratchCount) * MemoryLayout<Float>.size }
 }
 
-extension ActivationShape {
-    /// The runtime's view of the shape: a vector is a 1×1 map.
-    var mapSize: MapSize { MapSize(height: spatial.height, width: spatial.width, channels: channels) }
+extension ValueSource {
+    /// The value's index among the network input (0) and the layers' outputs (1…).
+    var value: Int {
+        switch self {
+        case .input: return 0
+        case .layer(let index): return index + 1
+        }
+    }
 }
 
 extension LayerOperation {
+    /// Whether the runtime computes the layer over its input's buffer.
+    var worksInPlace: Bool {
+        switch self {
+        case .activation, .batchNormalization, .dropout, .channelAffine, .parametricReLU, .layerNormalization, .reshape:
+            return true
+        case .flatten(let order):
+            return order == .heightWidthChannels
+        case .convolution, .dense, .pooling, .zeroPadding, .globalPooling, .merge, .concatenate, .localResponseNormalization, .resize:
+            return false
+        }
+    }
+
     /// The windows the layer slides at run time (1×1 for pointwise layers and zero padding,
     /// whose amounts are the step's padding).
     var runtimeWindows: (vertical: AxisWindow, horizontal: AxisWindow) {
         slidingWindows.map { ($0.vertical, $0.horizontal) } ?? (AxisWindow(kernel: 1, stride: 1), AxisWindow(kernel: 1, stride: 1))
     }
+}
+
+extension ActivationShape {
+    /// The runtime's view of the shape: a vector is a 1×1 map.
+    var mapSize: MapSize { MapSize(height: spatial.height, width: spatial.width, channels: channels) }
 }

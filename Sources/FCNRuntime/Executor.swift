@@ -39,9 +39,11 @@ public final class Executor {
     public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true) throws(ExecutionError) {
         guard let weights = model.weights else { throw .noWeights }
         network = model.network
+        let inputs: [[ActivationShape]]
+        do { inputs = try model.network.inputShapes() } catch { throw .inputTooSmall(error) }
         var layers: [PreparedLayer] = []
-        for layer in model.network.layers {
-            layers.append(try PreparedLayer(layer, weights: weights[layer.name], fastConvolutions: fastConvolutions))
+        for (layer, input) in zip(model.network.layers, inputs) {
+            layers.append(try PreparedLayer(layer, weights: weights[layer.name], input: input[0], fastConvolutions: fastConvolutions))
         }
         self.layers = layers
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -62,7 +64,7 @@ public final class Executor {
 
     /// The output shape for an input of `size`.
     public func outputShape(inputSize size: Size2D) throws(ExecutionError) -> ActivationShape {
-        try plan(for: network.inputShape(resizedTo: size)).steps.last?.output ?? network.inputShape(resizedTo: size)
+        try plan(for: network.inputShape(resizedTo: size)).output
     }
 
     /// Runs the network on `input`, laid out as the source framework takes it (see `TensorLayout`),
@@ -71,7 +73,7 @@ public final class Executor {
         let layout = try TensorLayout(inputShape: input.shape, network: network)
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
         let plan = try plan(for: network.inputShape(resizedTo: layout.size))
-        let output = plan.steps.last?.output ?? plan.input
+        let output = plan.output
         var values: [Float] = []
         values.reserveCapacity(layout.batch * output.elementCount)
         let sampleCount = plan.input.elementCount
@@ -87,7 +89,7 @@ public final class Executor {
     /// Runs one sample and returns its output in the model's data format.
     private func runSample(_ input: UnsafePointer<Float>, plan: ExecutionPlan, channelsFirst: Bool) -> [Float] {
         let inputSize = plan.input.mapSize
-        let output = plan.steps.last?.output ?? plan.input
+        let output = plan.output
         let size = output.mapSize
         // The sample in the runtime's HWC layout, written where the run starts from.
         func copyInput(into target: UnsafeMutablePointer<Float>) {
@@ -107,7 +109,7 @@ public final class Executor {
                 }
             } else {
                 let workspace = workspace(for: plan)
-                copyInput(into: workspace.first)
+                copyInput(into: workspace.buffers[plan.inputBuffer])
                 result.baseAddress!.update(from: runSteps(of: plan, in: workspace), count: size.count)
             }
             if channelsFirst, case .featureMap = output {
@@ -120,34 +122,46 @@ public final class Executor {
         return result
     }
 
-    /// Runs `plan` on what `workspace.first` holds; returns the buffer holding the result (HWC).
+    /// Runs `plan` on what the input's buffer holds; returns the buffer holding the result (HWC).
     private func runSteps(of plan: ExecutionPlan, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
-        var current = workspace.first
-        var spare = workspace.second
+        var holders = [workspace.buffers[plan.inputBuffer]]
+        holders.reserveCapacity(layers.count + 1)
         for (index, (layer, step)) in zip(layers, plan.steps).enumerated() {
             let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
-            if execute(layer, step: step, of: plan, input: current, output: spare, workspace: workspace) {
-                swap(&current, &spare)
+            var cropped = workspace.crops
+            let inputs = zip(network.sources[index], step.crops).map { source, crop -> UnsafeMutablePointer<Float> in
+                let whole = holders[source.value]
+                guard let crop else { return whole }
+                let full = plan.size(of: source)
+                let target = cropped
+                for row in 0..<crop.size.height {
+                    (target + row * crop.size.width * crop.size.channels)
+                        .update(from: whole + ((crop.top + row) * full.width + crop.left) * full.channels, count: crop.size.width * crop.size.channels)
+                }
+                cropped += crop.size.count
+                return target
             }
+            let output = workspace.buffers[plan.outputBuffers[index]]
+            execute(layer, step: step, of: plan, inputs: inputs, output: output, workspace: workspace)
+            holders.append(output)
             if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         }
-        return current
+        return holders.last!
     }
 
     /// Computes the output of `plan` tile by tile, each within `budget`, into `output` (HWC).
     private func runTiles(image: UnsafePointer<Float>, plan: ExecutionPlan, budget: Int, into output: UnsafeMutablePointer<Float>) {
         let layout = TileLayout(plan: plan, network: network, budget: budget)
         let full = plan.input.mapSize
-        let channels = (plan.steps.last?.output ?? plan.input).channels
+        let channels = plan.output.channels
         var tileWorkspace: Workspace?
         for (rows, columns) in layout.tiles {
             let (tile, inputRows, inputColumns) = plan.tile(network: network, rows: rows, columns: columns)
-            if tileWorkspace.map({ $0.activationCount < tile.activationCount || $0.scratchCount < tile.scratchCount }) ?? true {
-                tileWorkspace = Workspace(activationCount: tile.activationCount, scratchCount: tile.scratchCount)
-            }
+            if !(tileWorkspace?.fits(tile) ?? false) { tileWorkspace = Workspace(plan: tile) }
             let workspace = tileWorkspace!
+            let input = workspace.buffers[tile.inputBuffer]
             for (offset, y) in inputRows.enumerated() {
-                (workspace.first + offset * inputColumns.count * full.channels)
+                (input + offset * inputColumns.count * full.channels)
                     .update(from: image + (y * full.width + inputColumns.lowerBound) * full.channels, count: inputColumns.count * full.channels)
             }
             let result = runSteps(of: tile, in: workspace)
@@ -158,11 +172,18 @@ public final class Executor {
         }
     }
 
-    /// Runs one layer; returns true when the result is in `output`, false when it was computed in place.
-    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, of plan: ExecutionPlan, input: UnsafeMutablePointer<Float>,
-                         output: UnsafeMutablePointer<Float>, workspace: Workspace) -> Bool {
+    /// Runs one layer from `inputs` into `output`, which may be the first input's buffer for
+    /// layers that work in place.
+    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, of plan: ExecutionPlan, inputs: [UnsafeMutablePointer<Float>],
+                         output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+        let input = inputs[0]
         let inputSize = step.input.mapSize
         let outputSize = step.output.mapSize
+        /// For layers that work in place: the input moved to the output's buffer first when they differ.
+        func inPlace() -> UnsafeMutablePointer<Float> {
+            if input != output { output.update(from: input, count: inputSize.count) }
+            return output
+        }
         switch layer {
         case .convolution(let convolution, let weights, let bias):
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
@@ -175,45 +196,71 @@ public final class Executor {
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,
                                scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+        case .grouped(let convolution, let weights, let bias):
+            GroupedConvolutionKernel.run(weights: weights, bias: bias, groups: convolution.groups, kernelSize: convolution.kernelSize,
+                                         strides: convolution.strides, dilation: convolution.dilation, activation: convolution.activation,
+                                         input: input, inputSize: inputSize, output: output, outputSize: outputSize,
+                                         padding: step.padding, workers: plan.workers)
         case .dense(let dense, let weights, let bias):
+            let positions = outputSize.height * outputSize.width
             weights.withUnsafeBufferPointer { weights in
-                ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
-                                                 weights: weights.baseAddress!, output: output, workers: plan.workers)
+                if positions == 1 {
+                    ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
+                                                     weights: weights.baseAddress!, output: output, workers: plan.workers)
+                } else {
+                    ConvolutionKernel.multiplyShared(rows: positions, depth: inputSize.channels, filters: dense.units, patches: input,
+                                                     weights: weights.baseAddress!, output: output, workers: plan.workers)
+                }
             }
-            Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
+            Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: positions, channels: dense.units)
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
                                padding: step.padding, workers: plan.workers)
         case .zeroPadding:
             PoolingKernel.zeroPad(step.padding, input: input, inputSize: inputSize, output: output, outputSize: outputSize)
         case .flatten(let order):
-            guard order == .channelsHeightWidth, inputSize.channels > 1, inputSize.height * inputSize.width > 1 else { return false }
-            LayoutKernel.transpose(input, rows: inputSize.height * inputSize.width, columns: inputSize.channels, into: output)
+            if order == .channelsHeightWidth, inputSize.channels > 1, inputSize.height * inputSize.width > 1 {
+                LayoutKernel.transpose(input, rows: inputSize.height * inputSize.width, columns: inputSize.channels, into: output)
+            } else {
+                _ = inPlace()
+            }
         case .globalPooling(let kind):
             PoolingKernel.global(kind, input: input, inputSize: inputSize, output: output)
         case .activation(let activation):
-            Epilogue.apply(bias: nil, activation: activation, to: input, positions: inputSize.height * inputSize.width,
+            Epilogue.apply(bias: nil, activation: activation, to: inPlace(), positions: inputSize.height * inputSize.width,
                            channels: step.input.channels, workers: plan.workers)
-            return false
         case .affine(let scale, let shift):
-            let channels = inputSize.channels
-            for position in 0..<(inputSize.height * inputSize.width) {
-                let cell = input + position * channels
-                for channel in 0..<channels { cell[channel] = cell[channel] * scale[channel] + shift[channel] }
-            }
-            return false
+            NormalizationKernel.affine(input: input, output: output, positions: inputSize.height * inputSize.width,
+                                       channels: inputSize.channels, scale: scale, shift: shift, workers: plan.workers)
+        case .layerNormalization(let gamma, let beta, let epsilon):
+            NormalizationKernel.layerNormalization(input: input, output: output, positions: inputSize.height * inputSize.width,
+                                                   channels: inputSize.channels, gamma: gamma, beta: beta, epsilon: epsilon,
+                                                   workers: plan.workers)
+        case .parametricReLU(let slopes):
+            ExtendedActivation.prelu(inPlace(), positions: inputSize.height * inputSize.width, channels: inputSize.channels,
+                                     alpha: slopes, workers: plan.workers)
+        case .localResponseNormalization(let normalization):
+            NormalizationKernel.localResponseNormalization(input: input, output: output, positions: inputSize.height * inputSize.width,
+                                                           channels: inputSize.channels, size: normalization.size, alpha: normalization.alpha,
+                                                           beta: normalization.beta, k: normalization.k, workers: plan.workers)
+        case .resize(let resize):
+            ResizeKernel.resize(resize.interpolation, cropToAspectRatio: resize.cropToAspectRatio, input: input, inputSize: inputSize,
+                                output: output, outputSize: outputSize, workers: plan.workers)
+        case .merge(let kind):
+            MergeKernel.merge(kind, inputs: inputs.map { UnsafePointer($0) }, inputSizes: step.inputs.map(\.mapSize), output: output,
+                              outputSize: outputSize, workers: plan.workers)
+        case .concatenate:
+            MergeKernel.concatenate(inputs: inputs.map { UnsafePointer($0) }, inputSizes: step.inputs.map(\.mapSize), output: output,
+                                    outputSize: outputSize, workers: plan.workers)
         case .identity:
-            return false
+            _ = inPlace()
         }
-        return true
     }
 
     /// Buffers for `plan`, kept from the last run when they are large enough.
     private func workspace(for plan: ExecutionPlan) -> Workspace {
-        if let workspace, workspace.activationCount >= plan.activationCount, workspace.scratchCount >= plan.scratchCount {
-            return workspace
-        }
-        let made = Workspace(activationCount: plan.activationCount, scratchCount: plan.scratchCount)
+        if let workspace, workspace.fits(plan) { return workspace }
+        let made = Workspace(plan: plan)
         workspace = made
         return made
     }
@@ -233,25 +280,38 @@ public final class Executor {
     }
 }
 
-/// The buffers of one plan: two for activations, used in turn, and one for patch matrices.
+/// The buffers of one plan: one per value the plan keeps alive at once, a crop area and scratch
+/// for patch matrices and Winograd tiles, each on a 64-byte boundary.
 final class Workspace {
-    let first: UnsafeMutablePointer<Float>
-    let second: UnsafeMutablePointer<Float>
+    let buffers: [UnsafeMutablePointer<Float>]
+    let crops: UnsafeMutablePointer<Float>
     let scratch: UnsafeMutablePointer<Float>
-    let activationCount: Int
+    let bufferCounts: [Int]
+    let cropCount: Int
     let scratchCount: Int
 
-    init(activationCount: Int, scratchCount: Int) {
-        first = .allocate(capacity: max(activationCount, 1))
-        second = .allocate(capacity: max(activationCount, 1))
-        scratch = .allocate(capacity: max(scratchCount, 1))
-        self.activationCount = activationCount
-        self.scratchCount = scratchCount
+    init(plan: ExecutionPlan) {
+        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+            UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.size, alignment: 64)
+                .bindMemory(to: Float.self, capacity: max(count, 16))
+        }
+        bufferCounts = plan.bufferCounts
+        buffers = plan.bufferCounts.map(allocate)
+        cropCount = plan.cropCount
+        crops = allocate(plan.cropCount)
+        scratchCount = plan.scratchCount
+        scratch = allocate(plan.scratchCount)
+    }
+
+    /// Whether these buffers can hold `plan`'s.
+    func fits(_ plan: ExecutionPlan) -> Bool {
+        bufferCounts.count == plan.bufferCounts.count && zip(bufferCounts, plan.bufferCounts).allSatisfy { $0 >= $1 }
+            && cropCount >= plan.cropCount && scratchCount >= plan.scratchCount
     }
 
     deinit {
-        first.deallocate()
-        second.deallocate()
+        buffers.forEach { $0.deallocate() }
+        crops.deallocate()
         scratch.deallocate()
     }
 }

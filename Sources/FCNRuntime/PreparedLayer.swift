@@ -8,7 +8,10 @@ enum PreparedLayer {
     case direct(Convolution, filters: DirectConvolutionKernel.PackedFilters, bias: [Float]?)
     /// A 3×3, 4×4 or 5×5 stride-1 convolution with its kernel in Winograd form.
     case winograd(Convolution, weights: WinogradKernel.TransformedWeights, bias: [Float]?)
-    /// weights: (inputs, units) row-major.
+    /// A convolution of several channel groups (depthwise when each group is one channel);
+    /// weights: (kh, kw, in / groups, out) row-major.
+    case grouped(Convolution, weights: [Float], bias: [Float]?)
+    /// weights: (inputs, units) row-major; on a feature map, applied at every position.
     case dense(Dense, weights: [Float], bias: [Float]?)
     case pooling(Pooling)
     /// Zeros around the map; the amounts are the plan step's padding.
@@ -18,13 +21,22 @@ enum PreparedLayer {
     /// y = x · scale + shift per channel.
     case affine(scale: [Float], shift: [Float])
     case globalPooling(PoolingKind)
+    /// gamma and beta: (channels).
+    case layerNormalization(gamma: [Float], beta: [Float], epsilon: Float)
+    /// slopes: (channels).
+    case parametricReLU(slopes: [Float])
+    case localResponseNormalization(LocalResponseNormalization)
+    case resize(Resize)
+    case merge(MergeKind)
+    case concatenate
     /// Dropout and trivial reshapes: nothing to compute.
     case identity
 
     /// Prepares `layer`, checking that its weights are present and finite; with
     /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path and other
     /// convolutions with small patches the direct one.
-    init(_ layer: Layer, weights: LayerWeights?, fastConvolutions: Bool) throws(ExecutionError) {
+    init(_ layer: Layer, weights: LayerWeights?, input: ActivationShape, fastConvolutions: Bool) throws(ExecutionError) {
+        try Self.check(weights, of: layer, input: input)
         func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
             guard let tensor else { return nil }
             if let index = tensor.values.firstIndex(where: { !$0.isFinite }) {
@@ -36,7 +48,9 @@ enum PreparedLayer {
         case (.convolution(let convolution), .convolution(let kernel, let bias)?):
             let values = try finite(kernel, "kernel")!
             let inputChannels = kernel.shape[2]
-            if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
+            if convolution.groups > 1 {
+                self = .grouped(convolution, weights: values, bias: try finite(bias, "bias"))
+            } else if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
                 self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, size: convolution.kernelSize.height,
                                                                                 inputChannels: inputChannels, filters: convolution.filters),
                                  bias: try finite(bias, "bias"))
@@ -54,14 +68,56 @@ enum PreparedLayer {
             let scale = normalization.channelScale(gamma: values[0], variance: values[3])
             let shift = (0..<scale.count).map { values[1][$0] - values[2][$0] * scale[$0] }
             self = .affine(scale: scale, shift: shift)
-        case (.convolution, _), (.dense, _), (.batchNormalization, _):
+        case (.channelAffine, .channelAffine(let scale, let shift)?):
+            self = .affine(scale: try finite(scale, "scale")!, shift: try finite(shift, "shift")!)
+        case (.layerNormalization(let normalization), .layerNormalization(let gamma, let beta)?):
+            self = .layerNormalization(gamma: try finite(gamma, "gamma")!, beta: try finite(beta, "beta")!, epsilon: normalization.epsilon)
+        case (.parametricReLU, .slopes(let slopes)?):
+            self = .parametricReLU(slopes: try finite(slopes, "slopes")!)
+        case (.convolution, _), (.dense, _), (.batchNormalization, _), (.channelAffine, _), (.layerNormalization, _), (.parametricReLU, _):
             throw .badWeights(layer: layer.name, reason: "its weights are missing")
         case (.pooling(let pooling), _): self = .pooling(pooling)
         case (.zeroPadding, _): self = .zeroPadding
         case (.flatten(let order), _): self = .flatten(order)
         case (.activation(let activation), _): self = .activation(activation)
         case (.globalPooling(let kind), _): self = .globalPooling(kind)
+        case (.localResponseNormalization(let normalization), _): self = .localResponseNormalization(normalization)
+        case (.resize(let resize), _): self = .resize(resize)
+        case (.merge(let kind), _): self = .merge(kind)
+        case (.concatenate, _): self = .concatenate
         case (.dropout, _), (.reshape, _): self = .identity
+        }
+    }
+
+    /// Checks that `weights` have the shapes `layer` needs when its first input is `input`, so that
+    /// no kernel reads past a buffer whatever a caller passes.
+    private static func check(_ weights: LayerWeights?, of layer: Layer, input: ActivationShape) throws(ExecutionError) {
+        func expect(_ tensor: Tensor?, _ shape: [Int], _ role: String) throws(ExecutionError) {
+            guard let tensor, tensor.shape != shape else { return }
+            throw .badWeights(layer: layer.name, reason: "its \(role) has shape \(tensor.shape) but the layer needs \(shape) for an input of \(input)")
+        }
+        let channels = input.channels
+        switch (layer.operation, weights) {
+        case (.convolution(let convolution), .convolution(let kernel, let bias)?):
+            try expect(kernel, [convolution.kernelSize.height, convolution.kernelSize.width, channels / max(convolution.groups, 1),
+                                convolution.filters], "kernel")
+            try expect(bias, [convolution.filters], "bias")
+        case (.dense(let dense), .dense(let kernel, let bias)?):
+            try expect(kernel, [input.isFeatureMap ? channels : input.elementCount, dense.units], "kernel")
+            try expect(bias, [dense.units], "bias")
+        case (.batchNormalization, .batchNormalization(let gamma, let beta, let mean, let variance)?):
+            for (tensor, role) in [(gamma, "gamma"), (beta, "beta"), (mean, "mean"), (variance, "variance")] {
+                try expect(tensor, [channels], role)
+            }
+        case (.layerNormalization, .layerNormalization(let first, let second)?), (.channelAffine, .channelAffine(let first, let second)?):
+            try expect(first, [channels], "scale")
+            try expect(second, [channels], "shift")
+        case (.parametricReLU, .slopes(let slopes)?):
+            try expect(slopes, [channels], "slopes")
+        case (_, nil), (.convolution, _), (.dense, _), (.batchNormalization, _), (.layerNormalization, _), (.channelAffine, _),
+             (.parametricReLU, _), (.pooling, _), (.zeroPadding, _), (.flatten, _), (.activation, _), (.globalPooling, _),
+             (.dropout, _), (.reshape, _), (.merge, _), (.concatenate, _), (.localResponseNormalization, _), (.resize, _):
+            return
         }
     }
 
@@ -77,7 +133,8 @@ enum PreparedLayer {
         case .winograd(_, let weights, _):
             return (WinogradKernel.scratchNeeded(outputSize: output, block: weights.outputBlock, inputChannels: weights.inputChannels,
                                                  filters: weights.filters, workers: workers, budget: ExecutionPlan.patchBudget), 0)
-        default:
+        case .direct, .grouped, .dense, .pooling, .zeroPadding, .flatten, .activation, .affine, .globalPooling, .layerNormalization,
+             .parametricReLU, .localResponseNormalization, .resize, .merge, .concatenate, .identity:
             return (0, 0)
         }
     }
@@ -89,11 +146,15 @@ enum PreparedLayer {
         case .direct: "direct"
         case .winograd(_, let weights, _):
             "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel))"
+        case .grouped(let convolution, _, _): convolution.groups == convolution.filters ? "depthwise" : "grouped"
         case .dense: "gemv"
         case .pooling, .globalPooling: "pooling"
         case .zeroPadding: "copy"
         case .flatten: "transpose"
-        case .activation, .affine: "elementwise"
+        case .activation, .affine, .parametricReLU, .merge: "elementwise"
+        case .layerNormalization, .localResponseNormalization: "normalization"
+        case .resize: "resize"
+        case .concatenate: "copy"
         case .identity: "none"
         }
     }

@@ -17,6 +17,13 @@ public struct ReferenceEvaluator {
         func value(_ y: Int, _ x: Int, _ channel: Int) -> Float {
             values[((y - rows.lowerBound) * columns.count + (x - columns.lowerBound)) * channels + channel]
         }
+
+        /// The part of the region at `rows` × `columns`, which it must contain.
+        func cropped(rows wantedRows: Range<Int>, columns wantedColumns: Range<Int>) -> Region {
+            guard wantedRows != rows || wantedColumns != columns else { return self }
+            let values = wantedRows.flatMap { y in wantedColumns.flatMap { x in (0..<channels).map { value(y, x, $0) } } }
+            return Region(rows: wantedRows, columns: wantedColumns, channels: channels, values: values)
+        }
     }
 
     public let network: Network
@@ -48,32 +55,29 @@ public struct ReferenceEvaluator {
 
     /// The values of one output cell, with the plan for the input's size.
     private func cell(row: Int, column: Int, input: [Float], size: Size2D, plan: ExecutionPlan) throws(ExecutionError) -> [Float] {
-        // Backwards: which rows and columns each layer must produce.
-        var needed: [(rows: Range<Int>, columns: Range<Int>)] = Array(repeating: (0..<0, 0..<0), count: network.layers.count)
-        var rows = row..<(row + 1)
-        var columns = column..<(column + 1)
-        for index in network.layers.indices.reversed() {
-            needed[index] = (rows, columns)
-            let step = plan.steps[index]
-            let window = network.layers[index].operation.runtimeWindows
-            rows = ExecutionPlan.reach(rows, window.vertical, before: step.padding.top, limit: step.input.spatial.height).0
-            columns = ExecutionPlan.reach(columns, window.horizontal, before: step.padding.left, limit: step.input.spatial.width).0
-        }
+        // Backwards: the rows and columns each value must cover for its readers.
+        let cones = plan.cones(network: network, rows: row..<(row + 1), columns: column..<(column + 1))
+        let (rows, columns) = cones.values[0]
         let channels = network.inputShape.channels
-        var region = Region(rows: rows, columns: columns, channels: channels, values: [])
-        region.values.reserveCapacity(rows.count * columns.count * channels)
+        var regions = [Region(rows: rows, columns: columns, channels: channels, values: [])]
+        regions[0].values.reserveCapacity(rows.count * columns.count * channels)
         for y in rows {
             let start = (y * size.width + columns.lowerBound) * channels
-            region.values += input[start..<(start + columns.count * channels)]
+            regions[0].values += input[start..<(start + columns.count * channels)]
         }
-        // Forwards, over the cone only.
+        // Forwards, over the cones only.
         for (index, layer) in network.layers.enumerated() {
-            region = try apply(layer, to: region, step: plan.steps[index], rows: needed[index].rows, columns: needed[index].columns)
+            let inputs = network.sources[index].map { regions[$0.value] }
+            let wanted = cones.values[index + 1]
+            regions.append(try apply(layer, to: inputs, step: plan.steps[index], rows: wanted.rows, columns: wanted.columns))
         }
-        return region.values
+        return regions.last!.values
     }
 
-    private func apply(_ layer: Layer, to input: Region, step: ExecutionPlan.Step, rows: Range<Int>, columns: Range<Int>) throws(ExecutionError) -> Region {
+    private func apply(_ layer: Layer, to inputs: [Region], step: ExecutionPlan.Step, rows: Range<Int>, columns: Range<Int>) throws(ExecutionError) -> Region {
+        // Pointwise layers read the same rows and columns they write; the input may cover more
+        // when another reader of it needed more.
+        let input = layer.operation.slidingWindows != nil ? inputs[0] : inputs[0].cropped(rows: rows, columns: columns)
         let inputHeight = step.input.spatial.height
         let inputWidth = step.input.spatial.width
         func inside(_ y: Int, _ x: Int) -> Bool { y >= 0 && y < inputHeight && x >= 0 && x < inputWidth }
@@ -86,19 +90,22 @@ public struct ReferenceEvaluator {
             }
             let (kernelHeight, kernelWidth) = (convolution.kernelSize.height, convolution.kernelSize.width)
             let function = ActivationKernel.scalarFunction(convolution.activation)
+            let groupInputs = input.channels / convolution.groups
+            let groupFilters = convolution.filters / convolution.groups
             for y in rows {
                 for x in columns {
                     var cell = [Float](repeating: 0, count: convolution.filters)
                     for filter in 0..<convolution.filters {
+                        let firstChannel = filter / groupFilters * groupInputs
                         var sum = Double(bias?.values[filter] ?? 0)
                         for ky in 0..<kernelHeight {
                             for kx in 0..<kernelWidth {
                                 let sourceY = y * convolution.strides.height - step.padding.top + ky * convolution.dilation.height
                                 let sourceX = x * convolution.strides.width - step.padding.left + kx * convolution.dilation.width
                                 guard inside(sourceY, sourceX) else { continue }
-                                for channel in 0..<input.channels {
-                                    let tap = ((ky * kernelWidth + kx) * input.channels + channel) * convolution.filters + filter
-                                    sum += Double(input.value(sourceY, sourceX, channel)) * Double(kernel.values[tap])
+                                for channel in 0..<groupInputs {
+                                    let tap = ((ky * kernelWidth + kx) * groupInputs + channel) * convolution.filters + filter
+                                    sum += Double(input.value(sourceY, sourceX, firstChannel + channel)) * Double(kernel.values[tap])
                                 }
                             }
                         }
@@ -155,9 +162,74 @@ public struct ReferenceEvaluator {
                 output.values.append((value - mean.values[channel]) / (variance.values[channel] + normalization.epsilon).squareRoot()
                                      * gamma.values[channel] + beta.values[channel])
             }
+        case .layerNormalization(let normalization):
+            guard case .layerNormalization(let gamma, let beta)? = weights[layer.name] else {
+                throw .badWeights(layer: layer.name, reason: "its weights are missing")
+            }
+            for position in 0..<(rows.count * columns.count) {
+                let cell = input.values[(position * input.channels)..<((position + 1) * input.channels)].map(Double.init)
+                let mean = cell.reduce(0, +) / Double(cell.count)
+                let variance = cell.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(cell.count)
+                for (channel, value) in cell.enumerated() {
+                    output.values.append(Float((value - mean) / (variance + Double(normalization.epsilon)).squareRoot())
+                                         * gamma.values[channel] + beta.values[channel])
+                }
+            }
+        case .channelAffine, .parametricReLU:
+            let (scale, shift, slopes): ([Float]?, [Float]?, [Float]?)
+            switch weights[layer.name] {
+            case .channelAffine(let first, let second)?: (scale, shift, slopes) = (first.values, second.values, nil)
+            case .slopes(let values)?: (scale, shift, slopes) = (nil, nil, values.values)
+            case .convolution?, .dense?, .batchNormalization?, .layerNormalization?, nil:
+                throw .badWeights(layer: layer.name, reason: "its weights are missing")
+            }
+            for (index, value) in input.values.enumerated() {
+                let channel = index % input.channels
+                if let slopes {
+                    output.values.append(value > 0 ? value : slopes[channel] * value)
+                } else {
+                    output.values.append(value * scale![channel] + shift![channel])
+                }
+            }
+        case .localResponseNormalization(let normalization):
+            for position in 0..<(rows.count * columns.count) {
+                let cell = Array(input.values[(position * input.channels)..<((position + 1) * input.channels)])
+                for channel in cell.indices {
+                    let window = max(channel - (normalization.size - 1) / 2, 0)...min(channel + normalization.size / 2, cell.count - 1)
+                    let sum = window.reduce(0.0) { $0 + Double(cell[$1]) * Double(cell[$1]) }
+                    let divisor = pow(Double(normalization.k) + Double(normalization.alpha) / Double(normalization.size) * sum,
+                                      Double(normalization.beta))
+                    output.values.append(Float(Double(cell[channel]) / divisor))
+                }
+            }
+        case .merge(let kind):
+            for y in rows {
+                for x in columns {
+                    for channel in 0..<output.channels {
+                        let values = inputs.map { Double($0.value(y, x, channel)) }
+                        let merged: Double = switch kind {
+                        case .add: values.reduce(0, +)
+                        case .subtract: values[0] - values[1]
+                        case .multiply: values.reduce(1, *)
+                        case .average: values.reduce(0, +) / Double(values.count)
+                        case .maximum: values.max()!
+                        case .minimum: values.min()!
+                        }
+                        output.values.append(Float(merged))
+                    }
+                }
+            }
+        case .concatenate:
+            for y in rows {
+                for x in columns {
+                    for part in inputs {
+                        for channel in 0..<part.channels { output.values.append(part.value(y, x, channel)) }
+                    }
+                }
+            }
         case .dropout:
             return input
-        default:
+        case .dense, .flatten, .globalPooling, .reshape, .resize:
             throw .badWeights(layer: layer.name, reason: "the reference evaluator runs converted networks only, not \(layer.operation.kind)")
         }
         return output

@@ -50,6 +50,16 @@ public struct VerificationReport: Sendable {
     public var passed: Bool { atClassifierSize.relativeError <= tolerance && sampledCells.relativeError <= tolerance }
 }
 
+/// Why a verification cannot be made.
+public enum VerificationError: Error, CustomStringConvertible {
+    case classActivationMap
+
+    public var description: String {
+        "--gap cam makes a class activation map, which by design differs from the classifier (it drops the pooling); "
+            + "verify checks the exact form (--gap window)"
+    }
+}
+
 /// Proves a converted network equal to its classifier: (a) on the classifier's own input
 /// size it gives the classifier's output; (b) each sampled cell of a larger grid is what the
 /// classifier says about the crop behind it, or, where layers pad, what a plain independent
@@ -60,13 +70,23 @@ public struct Verifier {
     private let classifierRunner: Executor
     private let convertedRunner: Executor
 
-    /// - Parameter memoryBudget: the executors' `memoryBudget` (nil: no limit).
-    public init(classifier: Model, options: ConversionOptions = ConversionOptions(), threads: Int? = nil,
+    /// - Parameters:
+    ///   - converted: a converted network to check (such as a file `fcn convert` wrote); nil
+    ///     converts `classifier` here.
+    ///   - memoryBudget: the executors' `memoryBudget` (nil: no limit).
+    /// - Throws: `VerificationError.classActivationMap` for CAM conversions, which by design
+    ///   differ from the classifier; conversion and execution errors.
+    public init(classifier: Model, converted: Model? = nil, options: ConversionOptions = ConversionOptions(), threads: Int? = nil,
                 memoryBudget: Int? = nil) throws {
         self.classifier = classifier
-        converted = try Convolutionalizer.convert(classifier, options: options)
+        if options.globalPooling == .cam { throw VerificationError.classActivationMap }
+        if let converted {
+            self.converted = converted
+        } else {
+            self.converted = try Convolutionalizer.convert(classifier, options: options)
+        }
         classifierRunner = try Executor(model: classifier, threads: threads)
-        convertedRunner = try Executor(model: converted, threads: threads)
+        convertedRunner = try Executor(model: self.converted, threads: threads)
         classifierRunner.memoryBudget = memoryBudget
         convertedRunner.memoryBudget = memoryBudget
     }
@@ -79,7 +99,8 @@ public struct Verifier {
     public func verify(largeSize: Size2D? = nil, samples: Int = 16, tolerance: Float = 1e-4, seed: UInt64 = 1) throws -> VerificationReport {
         let network = classifier.network
         let small = network.inputShape.spatial
-        let large = largeSize ?? Size2D(height: small.height * 2 + 3, width: small.width * 2 + 3)
+        let (large, geometry) = try Self.checkedSize(largeSize ?? Size2D(height: small.height * 2 + 3, width: small.width * 2 + 3),
+                                                     network: converted.network, chosen: largeSize != nil)
         var random = SeededRandom(seed: seed)
         let channels = network.inputShape.channels
 
@@ -94,7 +115,6 @@ public struct Verifier {
         let largeImage = random.image(large, channels: channels)
         let gridTensor = try convertedRunner.run(largeImage.tensor(for: network))
         let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
-        let geometry = try NetworkGeometry(network: network, inputSize: large)
         let grid = gridImage.size
         let cells = Self.sample(grid: grid, count: samples, random: &random)
         var actual: [Float] = []
@@ -119,6 +139,22 @@ public struct Verifier {
             sampledCells: Agreement(actual: actual, reference: neverPads ? onCrops : reference),
             contextEffect: neverPads ? nil : Agreement(actual: actual, reference: onCrops),
             tolerance: tolerance)
+    }
+
+    /// `size` and the FCN's geometry there; when the size was not chosen by the caller and a merge
+    /// is misaligned at it (TensorFlow's `same` padding aligns some graphs only at some sizes),
+    /// the nearest larger size at which every merge aligns.
+    static func checkedSize(_ size: Size2D, network: Network, chosen: Bool) throws -> (Size2D, NetworkGeometry) {
+        let geometry: NetworkGeometry
+        do {
+            geometry = try NetworkGeometry(network: network, inputSize: size)
+        } catch {
+            guard !chosen, case .misalignedMerge(_, _, _, _, let alignedSizes) = error,
+                  let aligned = alignedSizes.first(where: { $0.height >= size.height && $0.width >= size.width }) ?? alignedSizes.first
+            else { throw error }
+            return (aligned, try NetworkGeometry(network: network, inputSize: aligned))
+        }
+        return (size, geometry)
     }
 
     /// The four corners, then distinct random cells, `count` in all (or every cell of a small grid).

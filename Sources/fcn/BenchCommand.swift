@@ -61,7 +61,7 @@ struct BenchCommand: ParsableCommand {
             times.append(try Stopwatch.milliseconds { _ = try executor.run(tensor) })
         }
         let median = times.sorted()[times.count / 2]
-        let patchwiseResult = patchwise ? try timePatchwise(model: model, image: image, grid: output.spatial) : nil
+        let patchwiseResult = patchwise ? try timePatchwise(model: model, converted: converted.network, image: image, grid: output.spatial) : nil
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
             threads: executor.threads, runs: runs,
@@ -83,9 +83,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
-    private func timePatchwise(model: Model, image: MapImage, grid: Size2D) throws -> (crops: Int, total: Double) {
+    private func timePatchwise(model: Model, converted: Network, image: MapImage, grid: Size2D) throws -> (crops: Int, total: Double) {
         let classifier = try runtime.executor(for: model)
-        let geometry = try NetworkGeometry(network: model.network, inputSize: input)
+        let geometry = try NetworkGeometry(network: converted, inputSize: input)
         let size = model.network.inputShape.spatial
         let crops = (0..<grid.height).flatMap { row in (0..<grid.width).map { (row, $0) } }.compactMap { cell in
             geometry.box(row: cell.0, column: cell.1).map {

@@ -1,3 +1,4 @@
+import FCNConvert
 import FCNGeometry
 import FCNModel
 
@@ -20,6 +21,8 @@ struct InspectionReport: Encodable {
         let name: String
         let type: String
         let operation: String
+        /// The layers it reads (the input's name for the first).
+        let inputs: [String]
         let outputShape: [Int]
         let params: Int
         let activation: String?
@@ -31,6 +34,8 @@ struct InspectionReport: Encodable {
         let start: [Double]?
         let effectivePadding: [Int]?
         let convolutionalizable: Bool
+        /// What the layer becomes in the FCN: kept, convolution, pooling window, removed, folded, refused.
+        let fcnForm: String
         let reason: String?
     }
 
@@ -56,28 +61,36 @@ struct InspectionReport: Encodable {
             path: model.source.path, architecture: model.source.architecturePath, format: model.source.format,
             kerasVersion: model.source.kerasVersion, backend: model.source.backend, dataFormat: format.rawValue,
             kernelsFlipped: model.source.kernelsFlipped, hasWeights: model.weights != nil)
-        let analysedSize = input ?? network.inputShape.spatial
+        var analysedSize = input ?? network.inputShape.spatial
         let classifierInputs = try network.inputShapes()
         let classifierOutputs = try network.outputShapes()
-        let roles = network.convolutionalization()
-        let geometry = try NetworkGeometry(network: network, inputSize: analysedSize)
+        let form = FullyConvolutionalForm(classifier: network)
+        let geometry: NetworkGeometry
+        do {
+            geometry = try NetworkGeometry(network: form.convertiblePart, inputSize: analysedSize)
+        } catch {
+            // At its own size a classifier may merge misaligned maps (TensorFlow's `same` padding);
+            // without an asked-for size, show the geometry at the nearest size that aligns.
+            guard input == nil, case .misalignedMerge(_, _, _, _, let aligned) = error, let nearest = aligned.first else { throw error }
+            analysedSize = nearest
+            geometry = try NetworkGeometry(network: form.convertiblePart, inputSize: nearest)
+        }
+        let placedByName = Dictionary(uniqueKeysWithValues: zip(form.convertiblePart.layers.map(\.name), geometry.layers))
 
         var rows: [Row] = []
-        var fullyConvolutionalChannels = network.inputShape.channels
         for (index, layer) in network.layers.enumerated() {
-            let placed = index < geometry.layers.count ? geometry.layers[index] : nil
-            let params = model.weights?[layer.name]?.parameterCount ?? layer.parameterCount(input: classifierInputs[index])
-            // With an input size asked for, show the FCN's shapes; Flatten is a no-op there.
+            let placed = placedByName[layer.name]
+            let params = model.weights?[layer.name]?.parameterCount ?? layer.parameterCount(input: classifierInputs[index][0])
+            // With an input size asked for, show the FCN's shapes.
             var shape = classifierOutputs[index]
             if input != nil, let placed {
-                if case .flatten = layer.operation {} else { fullyConvolutionalChannels = shape.channels }
-                shape = .featureMap(height: placed.outputSize.height, width: placed.outputSize.width,
-                                    channels: fullyConvolutionalChannels)
+                shape = .featureMap(height: placed.outputSize.height, width: placed.outputSize.width, channels: shape.channels)
             }
-            let refusal: String? = if case .refused(let why) = roles[index] { why } else { nil }
+            let fate = form.fates[index]
             rows.append(Row(
                 index: index, name: layer.name, type: layer.sourceClass, operation: layer.operation.kind,
-                outputShape: shape.dimensions(in: format), params: params, activation: layer.operation.fusedActivation?.description,
+                inputs: layer.inputs, outputShape: shape.dimensions(in: format), params: params,
+                activation: layer.operation.fusedActivation?.description,
                 kernel: placed.map { [$0.window.kernel.height, $0.window.kernel.width] },
                 stride: placed.map { [$0.window.stride.height, $0.window.stride.width] },
                 padding: placed.map { [$0.padding.top, $0.padding.bottom, $0.padding.left, $0.padding.right] },
@@ -85,19 +98,33 @@ struct InspectionReport: Encodable {
                 jump: placed.map { [$0.vertical.jump, $0.horizontal.jump] },
                 start: placed.map { [$0.vertical.start, $0.horizontal.start] },
                 effectivePadding: placed.map { [$0.vertical.padding, $0.horizontal.padding] },
-                convolutionalizable: refusal == nil, reason: refusal))
+                convolutionalizable: fate.refusal == nil, fcnForm: fate.summary, reason: fate.refusal))
         }
         inputShape = network.inputShape.dimensions(in: format)
         inputSize = [analysedSize.height, analysedSize.width]
         layers = rows
         totalParams = rows.reduce(0) { $0 + $1.params }
-        convolutionalizable = geometry.isComplete
-        reason = rows.first { !$0.convolutionalizable }.map { "layer '\($0.name)': \($0.reason ?? "")" }
-        outputGrid = input == nil ? nil : geometry.outputGrid.map { [$0.height, $0.width] }
-        let last = geometry.layers.last
+        convolutionalizable = form.network != nil
+        reason = form.refusal.map { "layer \(Quoted($0.layer.name)) (\($0.layer.sourceClass)): \($0.reason)" }
+        outputGrid = input == nil || form.network == nil ? nil : [geometry.outputGrid.height, geometry.outputGrid.width]
+        let last = form.network == nil ? nil : geometry.output
         receptiveField = last.map { [$0.vertical.receptiveField, $0.horizontal.receptiveField] }
         stride = last.map { [$0.vertical.jump, $0.horizontal.jump] }
         start = last.map { [$0.vertical.start, $0.horizontal.start] }
+    }
+}
+
+extension LayerFate {
+    /// A word or two for the inspect table's FCN column.
+    var summary: String {
+        switch self {
+        case .kept: return "yes"
+        case .convolution(let kernel): return "conv \(kernel)"
+        case .poolingWindow(let size): return "pool \(size)"
+        case .removed: return "removed"
+        case .foldedInto: return "folded"
+        case .refused: return "NO"
+        }
     }
 }
 
@@ -108,7 +135,9 @@ extension LayerOperation {
         case .convolution(let convolution): return convolution.activation
         case .dense(let dense): return dense.activation
         case .activation(let activation): return activation
-        default: return nil
+        case .pooling, .zeroPadding, .flatten, .batchNormalization, .globalPooling, .dropout, .reshape, .merge, .concatenate,
+             .layerNormalization, .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
+            return nil
         }
     }
 }

@@ -12,8 +12,9 @@ struct InspectionTable {
              row.padding.map { $0.map(String.init).joined(separator: ",") } ?? "-",
              pair(row.receptiveField), pair(row.jump),
              row.start.map { $0.map(number).joined(separator: ",") } ?? "-",
-             row.convolutionalizable ? "yes" : "no"]
+             row.fcnForm]
         }
+        let refused = report.layers.filter { !$0.convolutionalizable }
         var lines = [
             "Model: \(report.model.path) (\(report.model.format))",
             "Input: \(report.inputShape.map(String.init).joined(separator: "×")) (\(report.model.dataFormat))"
@@ -22,8 +23,12 @@ struct InspectionTable {
             "",
         ]
         lines += TextTable.lines([header] + rows)
+        for row in refused { lines.append("  \(row.index) \(row.name): \(row.reason ?? "")") }
         lines.append("")
         lines.append("Parameters: \(report.totalParams)")
+        if report.inputSize != Array(report.inputShape.prefix(2)), report.outputGrid == nil {
+            lines.append("Geometry shown for a \(report.inputSize[0])×\(report.inputSize[1]) input, where every merge aligns")
+        }
         if let field = report.receptiveField, let stride = report.stride, let start = report.start {
             lines.append("Receptive field of the last layer: \(field[0])×\(field[1]) px, stride \(stride[0])×\(stride[1]) px, "
                          + "first cell centred at (\(number(start[0])), \(number(start[1])))")

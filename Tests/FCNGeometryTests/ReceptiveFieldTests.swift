@@ -1,3 +1,4 @@
+import FCNConvert
 import FCNGeometry
 import FCNImport
 import FCNModel
@@ -50,10 +51,10 @@ import _FCNTestSupport
             Layer(name: "fc1", sourceClass: "Dense", operation: .dense(Dense(units: 8))),
             Layer(name: "fc2", sourceClass: "Dense", operation: .dense(Dense(units: 3, activation: .softmax))),
         ]
-        let net = network(layers, input: 28)
-        #expect(net.convolutionalization().map(\.window?.kernel) == [
-            Size2D(square: 5), Size2D(square: 2), Size2D(square: 1), Size2D(square: 12), Size2D(square: 1),
-        ])
+        let form = FullyConvolutionalForm(classifier: network(layers, input: 28))
+        #expect(form.fates == [.kept, .kept, .removed("the next Dense covers the whole map"), .convolution(kernel: Size2D(square: 12)),
+                               .convolution(kernel: Size2D(square: 1))])
+        let net = try #require(form.network)
         #expect(try NetworkGeometry(network: net).outputGrid == Size2D(square: 1))
         let large = try NetworkGeometry(network: net, inputSize: Size2D(height: 60, width: 44))
         #expect(large.outputGrid == Size2D(height: 17, width: 9))
@@ -61,44 +62,48 @@ import _FCNTestSupport
         #expect(throws: GeometryError.self) { try NetworkGeometry(network: net, inputSize: Size2D(square: 20)) }
     }
 
-    @Test func refusesDenseOnAFeatureMapAndEverythingAfterIt() {
+    @Test func aDenseOnlyNetworkIsOneCellAndAReshapeAcrossPositionsIsRefused() throws {
         let net = Network(name: "test", inputShape: .vector(length: 10), dataFormat: .channelsLast, layers: [
             Layer(name: "fc", sourceClass: "Dense", operation: .dense(Dense(units: 3))),
         ])
-        #expect(net.convolutionalization().first?.window == .pointwise)
+        let form = FullyConvolutionalForm(classifier: net)
+        #expect(form.fates == [.convolution(kernel: Size2D(square: 1))])
+        #expect(try NetworkGeometry(network: try #require(form.network)).outputGrid == Size2D(square: 1))
         let reshaping = network([
             convolution("c1", kernel: 3),
             Layer(name: "r", sourceClass: "Reshape", operation: .reshape(.featureMap(height: 7, width: 28, channels: 4))),
             Layer(name: "after", sourceClass: "Activation", operation: .activation(.tanh)),
         ], input: 16)
-        let roles = reshaping.convolutionalization()
-        #expect(roles[0].window != nil)
-        #expect(roles[1].window == nil)
-        #expect(roles[2] == .refused("follows 'r', which cannot be made convolutional"))
+        let refused = FullyConvolutionalForm(classifier: reshaping)
+        #expect(refused.network == nil)
+        #expect(refused.refusal?.layer.name == "r")
+        #expect(refused.fates[1].refusal?.contains("moves values between positions") == true)
     }
 
     // MARK: - Published values
 
     @Test func alexNetMatchesPublishedReceptiveFields() throws {
         let model = try ModelImporter.load(path: Fixtures.path("models/alexnet_deploy.prototxt"))
-        let geometry = try NetworkGeometry(network: model.network)
-        let byName = Dictionary(uniqueKeysWithValues: zip(model.network.layers.map(\.name), geometry.layers))
+        let fcn = try #require(FullyConvolutionalForm(classifier: model.network).network)
+        let geometry = try NetworkGeometry(network: fcn)
+        let byName = Dictionary(uniqueKeysWithValues: zip(fcn.layers.map(\.name), geometry.layers))
         #expect(byName["pool5"]?.receptiveField == Size2D(square: 195))
         #expect(byName["pool5"]?.jump == Size2D(square: 32))
         #expect(byName["fc6"]?.receptiveField == Size2D(square: 355))
         // Caffe's ceil pooling: 451² gives an 8×8 grid, 500² gives 10×10.
-        #expect(try NetworkGeometry(network: model.network, inputSize: Size2D(square: 451)).outputGrid == Size2D(square: 8))
-        #expect(try NetworkGeometry(network: model.network, inputSize: Size2D(square: 500)).outputGrid == Size2D(square: 10))
+        #expect(try NetworkGeometry(network: fcn, inputSize: Size2D(square: 451)).outputGrid == Size2D(square: 8))
+        #expect(try NetworkGeometry(network: fcn, inputSize: Size2D(square: 500)).outputGrid == Size2D(square: 10))
     }
 
     @Test func vgg16MatchesPublishedReceptiveFields() throws {
         let model = try ModelImporter.load(path: Fixtures.path("models/vgg16.json"))
-        let geometry = try NetworkGeometry(network: model.network)
-        let byName = Dictionary(uniqueKeysWithValues: zip(model.network.layers.map(\.name), geometry.layers))
+        let fcn = try #require(FullyConvolutionalForm(classifier: model.network).network)
+        let geometry = try NetworkGeometry(network: fcn)
+        let byName = Dictionary(uniqueKeysWithValues: zip(fcn.layers.map(\.name), geometry.layers))
         #expect(byName["block5_pool"]?.receptiveField == Size2D(square: 212))
         #expect(byName["block5_pool"]?.jump == Size2D(square: 32))
         #expect(byName["fc1"]?.receptiveField == Size2D(square: 404))
         // Keras's floor pooling: 500² gives 9×9.
-        #expect(try NetworkGeometry(network: model.network, inputSize: Size2D(square: 500)).outputGrid == Size2D(square: 9))
+        #expect(try NetworkGeometry(network: fcn, inputSize: Size2D(square: 500)).outputGrid == Size2D(square: 9))
     }
 }

@@ -22,7 +22,7 @@ import _FCNTestSupport
         // Flatten FCNKit adds before a Caffe InnerProduct. A nested model is one entry for
         // Keras and its layers here: compare its last output shape and its parameter total.
         let expected = fixture.layers.filter { $0.className != "InputLayer" && $0.className != "Input" }
-        let inputs = try network.inputShapes()
+        let inputs = try network.inputShapes().map { $0[0] }
         let outputs = try network.outputShapes()
         var actual = zip(network.layers, zip(inputs, outputs)).filter { !$0.0.sourceClass.contains("implicit flatten") }[...]
         for (index, reference) in expected.enumerated() {

@@ -89,7 +89,7 @@ import _FCNTestSupport
                                                                          channels: testCase.channels),
                               dataFormat: .channelsLast, layers: testCase.layers)
         var weights: [String: LayerWeights] = [:]
-        let inputs = try! network.inputShapes()
+        let inputs = try! network.inputShapes().map { $0[0] }
         for (layer, input) in zip(network.layers, inputs) {
             guard case .convolution(let convolution) = layer.operation else { continue }
             let shape = [convolution.kernelSize.height, convolution.kernelSize.width, input.channels, convolution.filters]

@@ -43,7 +43,7 @@ public enum RealModelCatalog {
         Case(file: "Mjrovai_TFLite_IA_at_the_Edge_cifar10_model.h5", architecture: nil,
              outcome: .loads(input: [32, 32, 3], format: .channelsLast)),
         Case(file: "963n_TeachableMachine-Water-Classification_keras_model.h5", architecture: nil,
-             outcome: .refused(["'block_2_add'", "Add", "single chain"])),
+             outcome: .loads(input: [224, 224, 3], format: .channelsLast)),
         Case(file: "fastmachinelearning_example-models_hgq_mnist_homogeneous.h5", architecture: nil,
              outcome: .refused(["FixedPointQuantizer", "supported:"])),
         Case(file: "ShreyanshGupta28_mnist_classification_app_model.h5", architecture: nil,
@@ -72,7 +72,7 @@ public enum RealModelCatalog {
         Case(file: "extras/sagecodes_cifar-classifier-CNN_keras_cifar10_trained_model_aug.h5", architecture: nil,
              outcome: .loads(input: [32, 32, 3], format: .channelsLast)),
         Case(file: "extras/oarriaga_face_classification_tiny_XCEPTION_KDEF.hdf5", architecture: nil,
-             outcome: .refused(["'add_1'", "Add", "single chain"])),
+             outcome: .loads(input: [64, 64, 1], format: .channelsLast)),
     ]
 
     /// A file of the collection, or `fixture:` + a path under Tests/Fixtures.

@@ -1830,17 +1830,6 @@ def bad_inputs() -> list[dict]:
     add(bad / "unsupported_layer.h5", None, "unsupported-layer", ["upsample", "conv2dtranspose"],
         "Keras 3 legacy .h5 with a Conv2DTranspose layer named 'upsample'.")
 
-    rng = new_session("bad/branching")
-    inp = keras.Input((8, 8, 4), name="inp")
-    y = L.Conv2D(4, 3, padding="same", activation="relu", name="conv")(inp)
-    y = L.Add(name="residual_add")([inp, y])
-    y = L.Flatten(name="flatten")(y)
-    out = L.Dense(3, activation="softmax", name="probs")(y)
-    m = keras.Model(inp, out, name="branching")
-    fill_weights(m, rng)
-    m.save(bad / "branching.h5")
-    add(bad / "branching.h5", None, "non-sequential-graph", ["residual_add", "add"],
-        "Functional model with a residual Add (two inbound tensors): not a chain.")
     log(f"[bad] {len(entries)} bad inputs")
     return entries
 

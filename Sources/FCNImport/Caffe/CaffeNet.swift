@@ -1,7 +1,8 @@
 import FCNModel
 import HDF5Reader
 
-/// A Caffe deploy net read from a `.prototxt`: its layers in chain order, translated.
+/// A Caffe deploy net read from a `.prototxt`: its layers in the order the file gives them (Caffe
+/// requires each layer after the blobs it reads), translated and wired by blob names.
 ///
 /// Caffe lays blobs out as (N, C, H, W), flattens in C·H·W order before InnerProduct, rounds
 /// pooling outputs up (ceil), and counts padding in average pooling's divisor.
@@ -14,7 +15,8 @@ struct CaffeNet {
     private static let legacyTypes: [String: String] = [
         "CONVOLUTION": "Convolution", "POOLING": "Pooling", "INNER_PRODUCT": "InnerProduct", "RELU": "ReLU",
         "SIGMOID": "Sigmoid", "TANH": "TanH", "SOFTMAX": "Softmax", "DROPOUT": "Dropout", "FLATTEN": "Flatten",
-        "ACCURACY": "Accuracy", "SOFTMAX_LOSS": "SoftmaxWithLoss", "DATA": "Data",
+        "ACCURACY": "Accuracy", "SOFTMAX_LOSS": "SoftmaxWithLoss", "DATA": "Data", "ELTWISE": "Eltwise", "CONCAT": "Concat",
+        "LRN": "LRN", "SPLIT": "Split",
     ]
 
     init(prototxt: ConfigValue, path: String) throws(ImportError) {
@@ -32,6 +34,9 @@ struct CaffeNet {
                 path: path, reason: "no input shape: expected a deploy net with `input_shape { dim … }`, `input_dim`, or an Input layer")
         }
         let input = try KerasShapes.activationShape(Array(inputDimensions.dropFirst()), format: .channelsFirst, what: "the input shape")
+        let inputName = currentBlob ?? "data"
+        // The layer whose output each blob name holds now (in-place layers take the name over).
+        var producer: [String: String] = [inputName: inputName]
         var layers: [Layer] = []
         for entry in entries {
             let name = entry["name"]?.string ?? "?"
@@ -39,17 +44,47 @@ struct CaffeNet {
             if Self.trainingOnly.contains(type) { continue }
             let bottoms = entry["bottom"]?.list.compactMap(\.string) ?? []
             let tops = entry["top"]?.list.compactMap(\.string) ?? []
-            guard bottoms.count == 1, tops.count == 1 else {
-                throw .notAChain(layer: name, reason: "has \(bottoms.count) inputs and \(tops.count) outputs")
+            var reads: [String] = []
+            for bottom in bottoms {
+                guard let source = producer[bottom] else {
+                    throw .unreadableArchitecture(path: path, reason: "layer \(Quoted(name)) reads blob \(Quoted(bottom)), which no earlier layer makes")
+                }
+                reads.append(source)
             }
-            guard bottoms[0] == currentBlob else {
-                throw .notAChain(layer: name, reason: "reads blob '\(bottoms[0])' instead of '\(currentBlob ?? "?")', the output of the layer before it")
+            if type == "Split" {
+                guard reads.count == 1 else { throw .notAChain(layer: name, reason: "(Split) has \(reads.count) inputs") }
+                for top in tops { producer[top] = reads[0] }
+                continue
             }
-            currentBlob = tops[0]
-            layers += try Self.translate(entry, name: name, type: type, previous: layers)
+            guard tops.count == 1, !reads.isEmpty else {
+                throw .notAChain(layer: name, reason: "has \(bottoms.count) inputs and \(tops.count) outputs; fcn reads layers with one output")
+            }
+            var translated = try Self.translate(entry, name: name, type: type, receivesVector: Self.isVector(reads[0], layers: layers))
+            translated[0].inputs = reads
+            layers += translated
+            producer[tops[0]] = translated.last!.name
         }
-        network = Network(name: prototxt["name"]?.string ?? "caffe", inputShape: input, dataFormat: .channelsFirst, layers: layers)
+        do {
+            network = try Network.validated(name: prototxt["name"]?.string ?? "caffe", inputShape: input, dataFormat: .channelsFirst,
+                                            layers: layers, inputName: inputName)
+        } catch {
+            throw .unreadableArchitecture(path: path, reason: error.description)
+        }
         do { _ = try network.outputShapes() } catch { throw .shape(error) }
+    }
+
+    /// Whether the value `name` (a layer's output) is already a vector, so an InnerProduct on it
+    /// needs no implicit flatten.
+    private static func isVector(_ name: String, layers: [Layer]) -> Bool {
+        guard let layer = layers.last(where: { $0.name == name }) else { return false }
+        switch layer.operation {
+        case .dense, .flatten, .globalPooling: return true
+        case .activation, .dropout, .batchNormalization, .channelAffine:
+            return isVector(layer.inputs.first ?? "", layers: layers)
+        case .convolution, .pooling, .zeroPadding, .reshape, .merge, .concatenate, .layerNormalization, .parametricReLU,
+             .localResponseNormalization, .resize:
+            return false
+        }
     }
 
     private static func isTrainOnly(_ entry: ConfigValue) -> Bool {
@@ -63,7 +98,7 @@ struct CaffeNet {
 
     /// The FCNKit layers for one Caffe layer: one, or two for an InnerProduct on a feature
     /// map (Caffe flattens implicitly; FCNKit makes that an explicit Flatten).
-    private static func translate(_ entry: ConfigValue, name: String, type: String, previous: [Layer]) throws(ImportError) -> [Layer] {
+    private static func translate(_ entry: ConfigValue, name: String, type: String, receivesVector: Bool) throws(ImportError) -> [Layer] {
         func layer(_ operation: LayerOperation) -> Layer { Layer(name: name, sourceClass: type, operation: operation) }
         func unsupported(_ setting: String) -> ImportError {
             .unsupportedSetting(layer: name, className: type, setting: "\(setting) is not supported")
@@ -71,7 +106,6 @@ struct CaffeNet {
         switch type {
         case "Convolution":
             let parameters = entry["convolution_param"] ?? .object([:])
-            if let group = parameters["group"]?.int, group != 1 { throw unsupported("grouped convolution (group = \(group))") }
             let padding = try edges(parameters, key: "pad", layer: name)
             return [layer(.convolution(Convolution(
                 filters: try positive(parameters["num_output"], "num_output", layer: name),
@@ -79,7 +113,8 @@ struct CaffeNet {
                 strides: try size(parameters, key: "stride", fallback: 1, layer: name),
                 dilation: try size(parameters, key: "dilation", fallback: 1, layer: name),
                 padding: padding.isZero ? .valid : .explicit(padding),
-                useBias: parameters["bias_term"]?.bool ?? true)))]
+                useBias: parameters["bias_term"]?.bool ?? true,
+                groups: try positive(parameters["group"] ?? .number(1), "group", layer: name))))]
         case "Pooling":
             let parameters = entry["pooling_param"] ?? .object([:])
             let kind: PoolingKind
@@ -103,11 +138,6 @@ struct CaffeNet {
                 useBias: parameters["bias_term"]?.bool ?? true)))
             let flatten = Layer(name: name + "/flatten", sourceClass: "InnerProduct (implicit flatten)",
                                 operation: .flatten(.channelsHeightWidth))
-            let receivesVector: Bool
-            switch previous.last?.operation {
-            case .dense?, .flatten?, .globalPooling?: receivesVector = true
-            default: receivesVector = false
-            }
             return receivesVector ? [dense] : [flatten, dense]
         case "ReLU":
             let slope = Float(entry["relu_param"]?["negative_slope"]?.double ?? 0)
@@ -122,6 +152,36 @@ struct CaffeNet {
             return [layer(.dropout(rate: entry["dropout_param"]?["dropout_ratio"]?.double ?? 0.5))]
         case "Flatten":
             return [layer(.flatten(.channelsHeightWidth))]
+        case "Eltwise":
+            let parameters = entry["eltwise_param"] ?? .object([:])
+            let coefficients = (parameters["coeff"]?.list ?? []).compactMap(\.double)
+            switch parameters["operation"]?.string ?? "SUM" {
+            case "SUM", "1":
+                if coefficients.isEmpty || coefficients.allSatisfy({ $0 == 1 }) { return [layer(.merge(.add))] }
+                if coefficients == [1, -1] { return [layer(.merge(.subtract))] }
+                throw unsupported("Eltwise coefficients \(coefficients)")
+            case "PROD", "0": return [layer(.merge(.multiply))]
+            case "MAX", "2": return [layer(.merge(.maximum))]
+            case let other: throw unsupported("Eltwise operation \(other)")
+            }
+        case "Concat":
+            let axis = entry["concat_param"]?["axis"]?.int ?? entry["concat_param"]?["concat_dim"]?.int ?? 1
+            guard axis == 1 else { throw unsupported("concatenation along axis \(axis) instead of the channels") }
+            return [layer(.concatenate)]
+        case "LRN":
+            let parameters = entry["lrn_param"] ?? .object([:])
+            guard (parameters["norm_region"]?.string ?? "ACROSS_CHANNELS") == "ACROSS_CHANNELS" else {
+                throw unsupported("LRN within channels")
+            }
+            return [layer(.localResponseNormalization(LocalResponseNormalization(
+                size: try positive(parameters["local_size"] ?? .number(5), "local_size", layer: name),
+                alpha: Float(parameters["alpha"]?.double ?? 1), beta: Float(parameters["beta"]?.double ?? 0.75),
+                k: Float(parameters["k"]?.double ?? 1))))]
+        case "BatchNorm":
+            return [layer(.batchNormalization(BatchNormalization(
+                epsilon: Float(entry["batch_norm_param"]?["eps"]?.double ?? 1e-5), center: false, scale: false)))]
+        case "Scale":
+            return [layer(.channelAffine)]
         case "SoftmaxWithLoss", "Data", "ImageData", "HDF5Data":
             throw ImportError.unsupportedLayer(layer: name, className: type, reason: "a training layer; use the deploy .prototxt",
                                                supported: SupportedLayers.caffe)
@@ -166,30 +226,51 @@ struct CaffeNet {
     /// Reads the weights of every layer from a Caffe HDF5 snapshot: `/data/<layer>/0` holds the
     /// kernel ((out, in, kh, kw) or (out, in)) and `/data/<layer>/1` the bias.
     func weights(from root: H5Group) throws(ImportError) -> [String: LayerWeights] {
-        let inputs: [ActivationShape]
+        let inputs: [[ActivationShape]]
         do { inputs = try network.inputShapes() } catch { throw .shape(error) }
         var result: [String: LayerWeights] = [:]
-        for (layer, input) in zip(network.layers, inputs) {
-            let blobs: [(values: [Float], shape: [Int])]
-            switch layer.operation {
-            case .convolution, .dense: blobs = try readBlobs(of: layer.name, from: root)
-            default: continue
-            }
+        for (layer, received) in zip(network.layers, inputs) {
+            let input = received[0]
             switch layer.operation {
             case .convolution(let convolution):
-                let expected = [convolution.filters, input.channels, convolution.kernelSize.height, convolution.kernelSize.width]
+                let blobs = try readBlobs(of: layer.name, from: root)
+                let expected = [convolution.filters, input.channels / convolution.groups, convolution.kernelSize.height, convolution.kernelSize.width]
                 try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: convolution.useBias ? convolution.filters : nil)
                 result[layer.name] = .convolution(
                     kernel: WeightLayouts.hwioFromOIHW(blobs[0].values, shape: expected, flip: false),
                     bias: convolution.useBias ? Tensor(shape: [convolution.filters], values: blobs[1].values) : nil)
             case .dense(let dense):
+                let blobs = try readBlobs(of: layer.name, from: root)
                 let expected = [dense.units, input.elementCount]
                 try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: dense.useBias ? dense.units : nil)
                 result[layer.name] = .dense(
                     kernel: WeightLayouts.transposed(blobs[0].values, rows: dense.units, columns: input.elementCount),
                     bias: dense.useBias ? Tensor(shape: [dense.units], values: blobs[1].values) : nil)
-            default:
-                break
+            case .batchNormalization:
+                // Caffe keeps running sums: mean and variance are blobs 0 and 1 divided by blob 2.
+                let blobs = try readBlobs(of: layer.name, from: root)
+                let channels = input.channels
+                guard blobs.count == 3, blobs[0].values.count == channels, blobs[1].values.count == channels, blobs[2].values.count == 1 else {
+                    throw .missingWeights(layer: layer.name, path: root.file.path,
+                                          reason: "BatchNorm needs 3 blobs (mean, variance: \(channels) each; scale factor: 1)")
+                }
+                let factor = blobs[2].values[0] == 0 ? 0 : 1 / blobs[2].values[0]
+                func vector(_ value: Float) -> Tensor { Tensor(shape: [channels], values: .init(repeating: value, count: channels)) }
+                result[layer.name] = .batchNormalization(
+                    gamma: vector(1), beta: vector(0), mean: Tensor(shape: [channels], values: blobs[0].values.map { $0 * factor }),
+                    variance: Tensor(shape: [channels], values: blobs[1].values.map { $0 * factor }))
+            case .channelAffine:
+                let blobs = try readBlobs(of: layer.name, from: root)
+                let channels = input.channels
+                guard (1...2).contains(blobs.count), blobs.allSatisfy({ $0.values.count == channels }) else {
+                    throw .missingWeights(layer: layer.name, path: root.file.path, reason: "Scale needs 1 or 2 blobs of \(channels) values")
+                }
+                result[layer.name] = .channelAffine(
+                    scale: Tensor(shape: [channels], values: blobs[0].values),
+                    shift: Tensor(shape: [channels], values: blobs.count == 2 ? blobs[1].values : .init(repeating: 0, count: channels)))
+            case .pooling, .zeroPadding, .flatten, .activation, .globalPooling, .dropout, .reshape, .merge, .concatenate,
+                 .layerNormalization, .parametricReLU, .localResponseNormalization, .resize:
+                continue
             }
         }
         return result

@@ -10,27 +10,34 @@ enum KerasGeneration: String {
     case keras3 = "Keras 3"
 }
 
-/// One layer of a Keras model config, placed in the chain, with what is needed to find its
+/// One layer of a Keras model config, placed in the graph, with what is needed to find its
 /// weights.
 struct KerasLayerConfig {
     let name: String
     let className: String
     let config: ConfigValue
+    /// The layers it reads, by name (`KerasArchitecture.inputName` for the model's input),
+    /// nested models resolved to the layers inside them.
+    let inbound: [String]
     /// The names of the nested models that contain the layer, outermost first.
     let containers: [String]
     /// Where Keras 3's `.weights.h5` keeps the layer, such as `layers/sequential/layers/conv2d_1`.
     let weightsPath: String
 }
 
-/// A Keras model config, nested models expanded, as one chain of layers.
+/// A Keras model config, nested models expanded, as one graph of layers in topological order.
 struct KerasArchitecture {
     let modelName: String
     let generation: KerasGeneration
     /// The declared input shape without the batch axis, in the model's data format; nil for
     /// a size left open (`None`), as fully convolutional models declare their height and width.
     let inputDimensions: [Int?]
-    /// Every layer but the inputs, in the order data flows through them.
+    /// Every layer but the inputs, in topological order, the output last.
     let layers: [KerasLayerConfig]
+    /// The name of the model's input layer.
+    let inputName: String
+    /// The file the config came from, for messages.
+    let path: String
 
     /// The model's data format: the first one a layer states, else channels_last.
     var dataFormat: DataFormat {
@@ -56,99 +63,168 @@ struct KerasArchitecture {
             throw .unreadableArchitecture(path: path, reason: "it is not a Keras Sequential or functional model config")
         }
         modelName = config["name"]?.string ?? className.lowercased()
-        let chain = try Self.expand(className: className, config: config, name: modelName, containers: [], weightsPath: "", path: path)
-        generation = Self.generation(of: chain)
-        guard let dimensions = Self.inputDimensions(chain: chain, modelConfig: config) else {
+        self.path = path
+        var expansion = Expansion(path: path)
+        _ = try expansion.expand(className: className, config: config, name: modelName, containers: [], weightsPath: "", feeding: nil)
+        let all = expansion.layers
+        generation = Self.generation(of: all)
+        guard let dimensions = Self.inputDimensions(chain: all, modelConfig: config) else {
             throw .unreadableArchitecture(path: path, reason: "it declares no input shape (no InputLayer, batch_input_shape or batch_shape)")
         }
         inputDimensions = dimensions
-        layers = chain.filter { $0.className != "InputLayer" }
+        inputName = expansion.inputName ?? "input"
+        layers = all.filter { $0.className != "InputLayer" }
     }
 
     // MARK: - Expanding containers
 
-    /// The layers of a Sequential or functional container, in data-flow order, nested
-    /// containers expanded in place.
-    private static func expand(
-        className: String, config: ConfigValue, name: String, containers: [String], weightsPath: String, path: String
-    ) throws(ImportError) -> [KerasLayerConfig] {
-        let entries = (config.array ?? config["layers"]?.array) ?? []
-        let ordered = className == "Sequential" ? entries : try chainOrder(entries)
-        var result: [KerasLayerConfig] = []
-        var usedNames: [String: Int] = [:]
-        for entry in ordered {
-            guard let entryClass = entry["class_name"]?.string else {
-                throw .unreadableArchitecture(path: path, reason: "a layer entry in '\(name)' has no class_name")
-            }
-            let entryConfig = entry["config"] ?? .object([:])
-            let entryName = entry["name"]?.string ?? entryConfig["name"]?.string ?? entryClass.lowercased()
-            // Keras 3 saves Sequential layers without their InputLayer, functional ones with it,
-            // each under its class name in snake case, numbered on repeats.
-            var entryWeightsPath = weightsPath
-            if !(className == "Sequential" && entryClass == "InputLayer") {
-                let base = snakeCase(entryClass)
-                let count = usedNames[base, default: -1] + 1
-                usedNames[base] = count
-                entryWeightsPath += (weightsPath.isEmpty ? "" : "/") + "layers/" + (count == 0 ? base : "\(base)_\(count)")
-            }
-            if containerClasses.contains(entryClass) {
-                let inner = try expand(className: entryClass, config: entryConfig, name: entryName,
-                                       containers: containers + [entryName], weightsPath: entryWeightsPath, path: path)
-                // An inner model's input layer only restates the shape; keep it at the very start.
-                result += result.isEmpty ? inner : inner.filter { $0.className != "InputLayer" }
-            } else {
-                result.append(KerasLayerConfig(name: entryName, className: entryClass, config: entryConfig,
-                                               containers: containers, weightsPath: entryWeightsPath))
-            }
-        }
-        return result
-    }
+    /// Expands nested Sequential and functional containers into one graph.
+    private struct Expansion {
+        let path: String
+        private(set) var layers: [KerasLayerConfig] = []
+        /// The model's input layer, once seen.
+        private(set) var inputName: String?
+        /// What a name read by some layer stands for: an inner InputLayer for what feeds its
+        /// container, a container for its output layer.
+        private var alias: [String: String] = [:]
+        private var seen: Set<String> = []
 
-    /// Orders a functional model's layers into a chain from its input, or says where the
-    /// graph branches or merges.
-    private static func chainOrder(_ entries: [ConfigValue]) throws(ImportError) -> [ConfigValue] {
-        var byName: [String: ConfigValue] = [:]
-        var inbound: [String: [String]] = [:]
-        var names: [String] = []
-        for entry in entries {
-            let name = entry["name"]?.string ?? entry["config"]?["name"]?.string ?? ""
-            let className = entry["class_name"]?.string ?? "?"
-            names.append(name)
-            byName[name] = entry
-            let sources = inboundNames(entry["inbound_nodes"] ?? .array([]))
-            if Set(sources).count > 1 {
-                throw .notAChain(layer: name, reason: "(\(className)) merges \(Set(sources).count) branches (\(sources.joined(separator: ", ")))")
+        init(path: String) { self.path = path }
+
+        private func resolve(_ name: String) -> String {
+            var name = name
+            while let next = alias[name], next != name { name = next }
+            return name
+        }
+
+        /// Appends the layers of a container fed by `feeding` (nil: the model's input); returns
+        /// the name of its output layer.
+        mutating func expand(className: String, config: ConfigValue, name: String, containers: [String], weightsPath: String,
+                             feeding: String?) throws(ImportError) -> String {
+            let entries = (config.array ?? config["layers"]?.array) ?? []
+            let isSequential = className == "Sequential"
+            let ordered = isSequential ? entries : try Self.topologicalOrder(entries, outputs: config["output_layers"], path: path)
+            var usedNames: [String: Int] = [:]
+            var previous = feeding
+            for entry in ordered {
+                guard let entryClass = entry["class_name"]?.string else {
+                    throw .unreadableArchitecture(path: path, reason: "a layer entry in \(Quoted(name)) has no class_name")
+                }
+                let entryConfig = entry["config"] ?? .object([:])
+                let entryName = entry["name"]?.string ?? entryConfig["name"]?.string ?? entryClass.lowercased()
+                // Keras 3 saves Sequential layers without their InputLayer, functional ones with it,
+                // each under its class name in snake case, numbered on repeats.
+                var entryWeightsPath = weightsPath
+                if !(isSequential && entryClass == "InputLayer") {
+                    let base = snakeCase(entryClass)
+                    let count = usedNames[base, default: -1] + 1
+                    usedNames[base] = count
+                    entryWeightsPath += (weightsPath.isEmpty ? "" : "/") + "layers/" + (count == 0 ? base : "\(base)_\(count)")
+                }
+                let inbound = isSequential ? previous.map { [$0] } ?? [] : inboundNames(entry["inbound_nodes"] ?? .array([])).map(resolve)
+                if entryClass == "InputLayer" {
+                    if let feeding {
+                        alias[entryName] = feeding
+                    } else if inputName == nil {
+                        inputName = entryName
+                        try claim(entryName)
+                        layers.append(KerasLayerConfig(name: entryName, className: entryClass, config: entryConfig, inbound: [],
+                                                       containers: containers, weightsPath: entryWeightsPath))
+                    } else {
+                        throw .notAChain(layer: entryName, reason: "is a second input; fcn runs models with one input")
+                    }
+                    previous = resolve(entryName)
+                    continue
+                }
+                let source = inbound.isEmpty ? (previous ?? inputName) : nil
+                let reads = inbound.isEmpty ? source.map { [$0] } ?? [] : inbound
+                if containerClasses.contains(entryClass) {
+                    guard reads.count <= 1 else { throw .notAChain(layer: entryName, reason: "(\(entryClass)) takes several inputs") }
+                    let output = try expand(className: entryClass, config: entryConfig, name: entryName, containers: containers + [entryName],
+                                            weightsPath: entryWeightsPath, feeding: reads.first)
+                    alias[entryName] = output
+                    previous = output
+                } else {
+                    if (entry["inbound_nodes"]?.array?.count ?? 0) > 1 {
+                        throw .notAChain(layer: entryName, reason: "(\(entryClass)) is applied more than once (a shared layer)")
+                    }
+                    try claim(entryName)
+                    layers.append(KerasLayerConfig(name: entryName, className: entryClass, config: entryConfig, inbound: reads,
+                                                   containers: containers, weightsPath: entryWeightsPath))
+                    previous = entryName
+                }
             }
-            if (entry["inbound_nodes"]?.array?.count ?? 0) > 1 {
-                throw .notAChain(layer: name, reason: "(\(className)) is applied more than once (a shared layer)")
+            if !isSequential, let output = Self.outputNames(config["output_layers"]).first { return resolve(output) }
+            return previous ?? feeding ?? inputName ?? name
+        }
+
+        private mutating func claim(_ name: String) throws(ImportError) {
+            guard seen.insert(name).inserted else {
+                throw .unreadableArchitecture(path: path, reason: "two layers are named \(Quoted(name)); layer names must be unique")
             }
-            inbound[name] = sources
         }
-        let roots = names.filter { inbound[$0]?.isEmpty ?? true }
-        guard roots.count == 1, let first = roots.first else {
-            throw .notAChain(layer: roots.dropFirst().first ?? names.first ?? "?", reason: "is one of \(roots.count) inputs")
-        }
-        var ordered = [byName[first]!]
-        var current = first
-        while true {
-            let consumers = names.filter { inbound[$0]?.first == current }
-            if consumers.isEmpty { break }
-            guard consumers.count == 1 else {
-                throw .notAChain(layer: current, reason: "feeds \(consumers.count) layers (\(consumers.joined(separator: ", ")))")
+
+        /// A functional container's entries, each after those it reads (Kahn's algorithm), ending
+        /// at its output; a cycle or a read of an unknown layer is an error.
+        static func topologicalOrder(_ entries: [ConfigValue], outputs: ConfigValue?, path: String) throws(ImportError) -> [ConfigValue] {
+            func name(_ entry: ConfigValue) -> String { entry["name"]?.string ?? entry["config"]?["name"]?.string ?? "" }
+            var index: [String: Int] = [:]
+            for (position, entry) in entries.enumerated() {
+                guard index[name(entry)] == nil else {
+                    throw .unreadableArchitecture(path: path, reason: "two layers are named \(Quoted(name(entry))); layer names must be unique")
+                }
+                index[name(entry)] = position
             }
-            current = consumers[0]
-            ordered.append(byName[current]!)
+            var reads: [[Int]] = []
+            for entry in entries {
+                var sources: [Int] = []
+                for source in inboundNames(entry["inbound_nodes"] ?? .array([])) {
+                    guard let producer = index[source] else {
+                        throw .unreadableArchitecture(path: path, reason: "layer \(Quoted(name(entry))) reads \(Quoted(source)), which is no layer of the model")
+                    }
+                    sources.append(producer)
+                }
+                reads.append(sources)
+            }
+            var waiting = reads.map { Set($0).count }
+            var readers = [[Int]](repeating: [], count: entries.count)
+            for (consumer, sources) in reads.enumerated() { for producer in Set(sources) { readers[producer].append(consumer) } }
+            var ready = waiting.indices.filter { waiting[$0] == 0 }
+            var order: [Int] = []
+            while !ready.isEmpty {
+                let next = ready.removeFirst()
+                order.append(next)
+                for reader in readers[next] {
+                    waiting[reader] -= 1
+                    if waiting[reader] == 0 { ready.append(reader) }
+                }
+            }
+            guard order.count == entries.count else {
+                let stuck = waiting.indices.filter { waiting[$0] > 0 }.map { name(entries[$0]) }
+                throw .unreadableArchitecture(path: path, reason: "the layers form a cycle through \(stuck.prefix(6).map { Quoted($0).description }.joined(separator: ", "))")
+            }
+            // The output last: keep only what it reads, in this order.
+            guard let output = outputNames(outputs).first, let outputIndex = index[output] else { return order.map { entries[$0] } }
+            guard outputNames(outputs).count == 1 else {
+                throw .notAChain(layer: output, reason: "is one of \(outputNames(outputs).count) outputs; fcn runs models with one output")
+            }
+            var needed: Set<Int> = [outputIndex]
+            for position in order.reversed() where needed.contains(position) { needed.formUnion(reads[position]) }
+            return order.filter { needed.contains($0) || entries[$0]["class_name"]?.string == "InputLayer" }.map { entries[$0] }
         }
-        if ordered.count != entries.count {
-            let unreached = names.filter { name in !ordered.contains { ($0["name"]?.string ?? $0["config"]?["name"]?.string) == name } }
-            throw .notAChain(layer: unreached.first ?? "?", reason: "is not on the path from the input to the output")
+
+        /// The layer names of a functional config's `output_layers`: `[["name", 0, 0], …]`,
+        /// `["name", 0, 0]` or Keras 3's dicts.
+        static func outputNames(_ value: ConfigValue?) -> [String] {
+            guard let value else { return [] }
+            if let items = value.array, items.count >= 3, let name = items[0].string, items[1].int != nil { return [name] }
+            return inboundNames(value)
         }
-        return ordered
     }
 
     /// The names of the layers feeding a layer, from any generation's `inbound_nodes`:
     /// Keras 1/2 `[[["name", 0, 0, {…}]]]` or Keras 3 `[{"args": [{"config": {"keras_history": ["name", 0, 0]}}]}]`.
-    private static func inboundNames(_ nodes: ConfigValue) -> [String] {
+    static func inboundNames(_ nodes: ConfigValue) -> [String] {
         var names: [String] = []
         func visit(_ value: ConfigValue) {
             switch value {
@@ -156,7 +232,7 @@ struct KerasArchitecture {
                 if let history = members["keras_history"]?.array, let name = history.first?.string {
                     names.append(name)
                 } else {
-                    members.values.forEach(visit)
+                    for key in members.keys.sorted() { visit(members[key]!) }
                 }
             case .array(let items):
                 if items.count >= 3, let name = items[0].string, items[1].int != nil {

@@ -36,9 +36,13 @@ enum ActivationKernel {
         case .tanh: return { tanhf($0) }
         case .sigmoid: return { 1 / (1 + expf(-$0)) }
         case .hardSigmoid: return { min(max(0.2 * $0 + 0.5, 0), 1) }
+        case .hardSigmoidSixths: return ExtendedActivation.hardSigmoid
+        case .hardSwish: return ExtendedActivation.hardSwish
+        case .gelu(false): return ExtendedActivation.geluExact
+        case .gelu(true): return ExtendedActivation.geluTanh
         case .softplus: return { $0 > 20 ? $0 : log1pf(expf($0)) }
         case .softsign: return { $0 / (1 + abs($0)) }
-        case .swish: return { $0 / (1 + expf(-$0)) }
+        case .swish: return ExtendedActivation.swish
         }
     }
 

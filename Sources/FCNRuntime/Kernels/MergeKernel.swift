@@ -1,18 +1,4 @@
-/// How `MergeKernel.merge` combines its inputs, element by element.
-enum MergeKind: Hashable, Sendable {
-    /// a + b + …
-    case add
-    /// a − b: exactly two inputs.
-    case subtract
-    /// a · b · …
-    case multiply
-    /// (a + b + …) / N
-    case average
-    /// max(a, b, …)
-    case maximum
-    /// min(a, b, …)
-    case minimum
-}
+import FCNModel
 
 /// Merges of several HWC maps into one: the element-wise merges of Keras's `Add`, `Subtract`,
 /// `Multiply`, `Average`, `Maximum`, `Minimum` (and Caffe's `Eltwise`), and `Concatenate`

@@ -1,10 +1,4 @@
-/// How `ResizeKernel` samples the input.
-enum ResizeInterpolation: Hashable, Sendable {
-    /// TensorFlow's `resize_bilinear` with half-pixel centres.
-    case bilinear
-    /// TensorFlow's `resize_nearest_neighbor` with half-pixel centres.
-    case nearest
-}
+import FCNModel
 
 /// Keras's `Resizing` layer with the TensorFlow backend: `tf.image.resize(antialias=False)`,
 /// half-pixel centres, optionally after Keras 3's centre crop to the target aspect ratio.
