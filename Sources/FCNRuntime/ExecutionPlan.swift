@@ -13,6 +13,10 @@ struct ExecutionPlan {
     /// larger ones are built a band of output rows at a time.
     static let patchBudget = 8 << 20
 
+    /// Floats per cache line: workspace buffers start on one, and each worker's share of the
+    /// scratch is a whole number of them, so workers never write the same line.
+    static let cacheLineFloats = 16
+
     /// The scratch, in floats, that layer `index`'s kernel needs for `step` with `workers`
     /// threads: a part shared by all workers, and a part each worker needs for itself.
     typealias ScratchNeed = (_ index: Int, _ step: Step, _ workers: Int) -> (shared: Int, perWorker: Int)
@@ -77,7 +81,7 @@ struct ExecutionPlan {
             }
             let need = scratchNeed(index, step, workers)
             scratch = max(scratch, need.shared)
-            scratchPerWorker = max(scratchPerWorker, need.perWorker)
+            scratchPerWorker = max(scratchPerWorker, need.perWorker.rounded(upToMultipleOf: Self.cacheLineFloats))
             largest = max(largest, output.elementCount)
         }
         activationCount = largest

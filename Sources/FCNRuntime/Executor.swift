@@ -12,6 +12,9 @@ public final class Executor {
     public let network: Network
     /// The threads the kernels split their work among.
     public let threads: Int
+    /// The instruction-set level whose kernels the executor runs (see `init`'s `maxISA`).
+    public var instructionSet: InstructionSet { platform.instructionSet }
+    private let platform: Platform
     private let layers: [PreparedLayer]
     private var plan: ExecutionPlan?
     private var workspace: Workspace?
@@ -27,21 +30,28 @@ public final class Executor {
     /// Accumulated time per layer while `isProfiling`, in the network's layer order.
     public private(set) var layerMilliseconds: [Double] = []
 
-    /// The kernel each layer runs on, in the network's layer order, e.g. "winograd F(4x4,3x3)",
-    /// "direct", "im2col+gemm" (chosen per layer when the executor is built).
+    /// The kernel each layer runs on and its instruction set, in the network's layer order, e.g.
+    /// "winograd F(4x4,3x3) avx512", "direct avx2", "gemm-packed avx512", "im2col+gemm openblas"
+    /// (chosen per layer when the executor is built).
     public var layerPaths: [String] { layers.map(\.path) }
 
     /// Prepares `model` to run, with `threads` OpenBLAS threads (default: all cores).
     ///
-    /// - Parameter fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5
-    ///   stride-1 convolutions (default); false keeps every convolution on the im2col + GEMM path.
-    /// - Throws: `ExecutionError` when the model has no weights or they contain NaN.
-    public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true) throws(ExecutionError) {
+    /// - Parameters:
+    ///   - fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5 stride-1
+    ///     convolutions, the direct kernel for small patches and the packed GEMM for large weights
+    ///     (default); false keeps every convolution on the im2col + GEMM path and dense layers on GEMV.
+    ///   - maxISA: the highest instruction-set level to run (nil: what the CPU has). The
+    ///     environment variable `FCN_MAX_ISA` caps it too; the lower of the two wins.
+    /// - Throws: `ExecutionError` when the model has no weights or they contain NaN, or when
+    ///   `FCN_MAX_ISA` names no level.
+    public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true, maxISA: InstructionSet? = nil) throws(ExecutionError) {
         guard let weights = model.weights else { throw .noWeights }
         network = model.network
+        platform = try Platform(cap: maxISA)
         var layers: [PreparedLayer] = []
         for layer in model.network.layers {
-            layers.append(try PreparedLayer(layer, weights: weights[layer.name], fastConvolutions: fastConvolutions))
+            layers.append(try PreparedLayer(layer, weights: weights[layer.name], fastConvolutions: fastConvolutions, platform: platform))
         }
         self.layers = layers
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -175,11 +185,18 @@ public final class Executor {
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,
                                scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+        case .packedConvolution(let convolution, let weights, let bias):
+            PackedGemmKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
+                                 output: output, outputSize: outputSize, padding: step.padding,
+                                 scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
         case .dense(let dense, let weights, let bias):
             weights.withUnsafeBufferPointer { weights in
                 ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
                                                  weights: weights.baseAddress!, output: output, workers: plan.workers)
             }
+            Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
+        case .packedDense(let dense, let weights, let bias):
+            PackedGemmKernel.multiply(rows: 1, a: input, aStride: weights.depth, weights: weights, output: output, workers: plan.workers)
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: 1, channels: dense.units)
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
@@ -233,25 +250,18 @@ public final class Executor {
     }
 }
 
-/// The buffers of one plan: two for activations, used in turn, and one for patch matrices.
+/// The buffers of one plan: two for activations, used in turn, and one for patch matrices, each
+/// on a cache-line boundary (so are the per-worker shares of the scratch: see `ExecutionPlan`).
 final class Workspace {
-    let first: UnsafeMutablePointer<Float>
-    let second: UnsafeMutablePointer<Float>
-    let scratch: UnsafeMutablePointer<Float>
-    let activationCount: Int
-    let scratchCount: Int
+    private let buffers: [AlignedFloats]
+    var first: UnsafeMutablePointer<Float> { buffers[0].base }
+    var second: UnsafeMutablePointer<Float> { buffers[1].base }
+    var scratch: UnsafeMutablePointer<Float> { buffers[2].base }
+    var activationCount: Int { buffers[0].count }
+    var scratchCount: Int { buffers[2].count }
 
     init(activationCount: Int, scratchCount: Int) {
-        first = .allocate(capacity: max(activationCount, 1))
-        second = .allocate(capacity: max(activationCount, 1))
-        scratch = .allocate(capacity: max(scratchCount, 1))
-        self.activationCount = activationCount
-        self.scratchCount = scratchCount
-    }
-
-    deinit {
-        first.deallocate()
-        second.deallocate()
-        scratch.deallocate()
+        let bytes = ExecutionPlan.cacheLineFloats * MemoryLayout<Float>.size
+        buffers = [activationCount, activationCount, scratchCount].map { AlignedFloats(count: $0, alignment: bytes) }
     }
 }

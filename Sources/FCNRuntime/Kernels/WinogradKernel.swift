@@ -21,6 +21,8 @@ enum WinogradKernel {
         let filters: Int
         /// The kernel size r and the output block m = 7 − r.
         let kernel: Int
+        /// The level whose transforms made the weights and transform the layer's inputs and outputs.
+        let platform: Platform
         var outputBlock: Int { 7 - kernel }
     }
 
@@ -53,15 +55,15 @@ enum WinogradKernel {
         }
     }
 
-    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel.
-    static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int) -> TransformedWeights {
+    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel, by `platform`'s transforms.
+    static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int, platform: Platform) -> TransformedWeights {
         let pairs = inputChannels * filters
         let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
             var scratch = [Float](repeating: 0, count: 6 * r * pairs)
-            fcn_winograd_kernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result.baseAddress!)
+            platform.winogradKernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result.baseAddress!)
             count = 36 * pairs
         }
-        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r)
+        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r, platform: platform)
     }
 
     /// Layers whose transformed kernel has at most this many (in, out) pairs (36 matrices, 2.4 MB
@@ -79,7 +81,10 @@ enum WinogradKernel {
 
     /// Per worker: one 6×6 input block and its half-transformed form (2 × (36, in)), then
     /// (m, 6, out) for the output transform.
-    private static func blockScratch(inputChannels: Int, filters: Int) -> Int { 72 * inputChannels + 24 * filters }
+    /// Rounded to whole cache lines, so that workers never share one.
+    private static func blockScratch(inputChannels: Int, filters: Int) -> Int {
+        (72 * inputChannels + 24 * filters).rounded(upToMultipleOf: ExecutionPlan.cacheLineFloats)
+    }
 
     /// The floats of scratch a layer with `outputSize` needs with `workers` threads: private
     /// chunks for every worker, or a band of tile rows within `budget` floats (at least one).
@@ -169,7 +174,7 @@ enum WinogradKernel {
             for tile in tiles {
                 gather(input: input, inputSize: inputSize, top: (tile / tilesAcross) * size - padding.top,
                        left: (tile % tilesAcross) * size - padding.left, into: block)
-                fcn_winograd_input(block, Int32(channels), block + 36 * channels, data + (tile - band.lowerBound) * channels,
+                weights.platform.winogradInput(block, Int32(channels), block + 36 * channels, data + (tile - band.lowerBound) * channels,
                                    band.count * channels)
             }
         }
@@ -194,7 +199,7 @@ enum WinogradKernel {
                 let (top, left) = ((tile / tilesAcross) * size, (tile % tilesAcross) * size)
                 let (rows, columns) = (min(size, outputSize.height - top), min(size, outputSize.width - left))
                 let corner = output + (top * outputSize.width + left) * filters
-                fcn_winograd_output(products + (tile - band.lowerBound) * filters, band.count * filters, Int32(filters), outputRows,
+                weights.platform.winogradOutput(products + (tile - band.lowerBound) * filters, band.count * filters, Int32(filters), outputRows,
                                     Int32(size), partial, corner, outputSize.width * filters, Int32(rows), Int32(columns))
                 for row in 0..<rows {
                     Epilogue.apply(bias: bias, activation: convolution.activation, to: corner + row * outputSize.width * filters,
