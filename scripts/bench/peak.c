@@ -1,0 +1,80 @@
+// The machine's measured FMA peak in GFLOP/s, for ymm (AVX2) and zmm (AVX-512) registers on 1
+// and 2 threads: each thread runs independent chains of fused multiply-adds on registers only
+// (enough chains to cover the FMA latency on two units), so memory plays no part.
+//
+//   cc -O2 -pthread scripts/bench/peak.c -o .build-bench/peak && .build-bench/peak [seconds]
+//
+// Prints one JSON object: {"ymm": {"1": GFLOP/s, "2": ...}, "zmm": {...}} (zmm omitted when the
+// CPU or OS lacks AVX-512).
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+enum { CHAINS = 12, ITERATIONS = 1 << 22 };
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+/// NAME runs CHAINS independent FMA chains of VECTOR (LANES floats) for ITERATIONS steps and
+/// returns the flops done (2 per lane per FMA); the sum is stored so the work is not optimised away.
+#define DEFINE_CHAINS(NAME, TARGET, VECTOR, SET1, FMADD, LANES, STORE)                       \
+    __attribute__((target(TARGET))) static double NAME(float *sink) {                        \
+        VECTOR sums[CHAINS];                                                                  \
+        const VECTOR a = SET1(0.999999f), b = SET1(1e-7f);                                    \
+        for (int i = 0; i < CHAINS; i++) sums[i] = SET1((float)i);                            \
+        for (long step = 0; step < ITERATIONS; step++) {                                      \
+            for (int i = 0; i < CHAINS; i++) sums[i] = FMADD(sums[i], a, b);                  \
+        }                                                                                     \
+        for (int i = 1; i < CHAINS; i++) sums[0] = FMADD(sums[0], a, sums[i]);                \
+        STORE(sink, sums[0]);                                                                 \
+        return 2.0 * LANES * CHAINS * (double)ITERATIONS;                                     \
+    }
+
+DEFINE_CHAINS(ymm_chains, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8, _mm256_storeu_ps)
+DEFINE_CHAINS(zmm_chains, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, 16, _mm512_storeu_ps)
+
+typedef double (*chains_function)(float *);
+
+typedef struct {
+    chains_function chains;
+    double seconds;
+    double flops;
+    float sink[16];
+} worker;
+
+static void *run(void *argument) {
+    worker *w = argument;
+    double start = now();
+    while (now() - start < w->seconds) w->flops += w->chains(w->sink);
+    return NULL;
+}
+
+/// GFLOP/s of `threads` (1 or 2) threads running `chains` for `seconds`.
+static double measure(chains_function chains, int threads, double seconds) {
+    worker workers[2] = {{chains, seconds, 0, {0}}, {chains, seconds, 0, {0}}};
+    pthread_t ids[2];
+    double start = now();
+    for (int t = 0; t < threads; t++) pthread_create(&ids[t], NULL, run, &workers[t]);
+    double flops = 0;
+    for (int t = 0; t < threads; t++) {
+        pthread_join(ids[t], NULL);
+        flops += workers[t].flops;
+    }
+    return flops / (now() - start) / 1e9;
+}
+
+int main(int argc, char **argv) {
+    double seconds = argc > 1 ? atof(argv[1]) : 1.0;
+    __builtin_cpu_init();  // this program measures the CPU; the runtime asks its platform table
+    printf("{\"ymm\": {\"1\": %.1f, \"2\": %.1f}", measure(ymm_chains, 1, seconds), measure(ymm_chains, 2, seconds));
+    if (__builtin_cpu_supports("avx512f")) {
+        printf(", \"zmm\": {\"1\": %.1f, \"2\": %.1f}", measure(zmm_chains, 1, seconds), measure(zmm_chains, 2, seconds));
+    }
+    printf("}\n");
+    return 0;
+}
