@@ -16,6 +16,7 @@ void fcn_direct_convolution_avx2(const fcn_convolution_shape *shape, const float
 void fcn_direct_convolution_avx512(const fcn_convolution_shape *shape, const float *input, const float *packed,
                                    float *output, int first_row, int row_count);
 void fcn_packed_gemm_avx512(const fcn_gemm *product, int first_panel, int panel_count);
+void fcn_pack_gemm_avx512(const float *matrix, int depth, int columns, float *packed);
 #endif
 
 /// Winograd's transforms at level LEVEL (baseline, avx2, avx512): see the function types in CKernels.h.

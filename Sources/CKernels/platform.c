@@ -45,7 +45,7 @@ static const fcn_platform tables[] = {
     {
         .isa = FCN_ISA_AVX512, .name = "avx512", .alignment = 64,
         .direct_panel_width = 32, .direct_convolution = fcn_direct_convolution_avx512,
-        .gemm_panel_width = 32, .packed_gemm = fcn_packed_gemm_avx512,
+        .gemm_panel_width = 32, .packed_gemm = fcn_packed_gemm_avx512, .pack_gemm = fcn_pack_gemm_avx512,
         .winograd_kernel = fcn_winograd_kernel_avx512,
         .winograd_input = fcn_winograd_input_avx512,
         .winograd_output = fcn_winograd_output_avx512,

@@ -61,9 +61,10 @@ struct Platform: @unchecked Sendable {
     var directConvolution: (function: fcn_direct_convolution_function, panelWidth: Int)? {
         table.pointee.direct_convolution.map { ($0, Int(table.pointee.direct_panel_width)) }
     }
-    /// The packed GEMM and the columns per panel it packs, nil when the level has none.
-    var packedGemm: (function: fcn_packed_gemm_function, panelWidth: Int)? {
-        table.pointee.packed_gemm.map { ($0, Int(table.pointee.gemm_panel_width)) }
+    /// The packed GEMM, its packing and the columns per panel, nil when the level has none.
+    var packedGemm: (function: fcn_packed_gemm_function, pack: fcn_pack_gemm_function, panelWidth: Int)? {
+        guard let function = table.pointee.packed_gemm, let pack = table.pointee.pack_gemm else { return nil }
+        return (function, pack, Int(table.pointee.gemm_panel_width))
     }
     var winogradKernel: fcn_winograd_kernel_function { table.pointee.winograd_kernel }
     var winogradInput: fcn_winograd_input_function { table.pointee.winograd_input }

@@ -1,11 +1,13 @@
 // The machine's measured FMA peak in GFLOP/s, for ymm (AVX2) and zmm (AVX-512) registers on 1
 // and 2 threads: each thread runs independent chains of fused multiply-adds on registers only
-// (enough chains to cover the FMA latency on two units), so memory plays no part.
+// (enough chains to cover the FMA latency on two units), so memory plays no part. Also the
+// memory's read bandwidth in GB/s on 1 and 2 threads (each thread sums its half of 1 GiB), the
+// yardstick for layers that stream their weights once (dense layers on one row).
 //
 //   cc -O2 -pthread scripts/bench/peak.c -o .build-bench/peak && .build-bench/peak [seconds]
 //
-// Prints one JSON object: {"ymm": {"1": GFLOP/s, "2": ...}, "zmm": {...}} (zmm omitted when the
-// CPU or OS lacks AVX-512).
+// Prints one JSON object: {"ymm": {"1": GFLOP/s, "2": ...}, "zmm": {...}, "read_gbps": {...}}
+// (zmm omitted when the CPU or OS lacks AVX-512).
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -37,6 +39,46 @@ static double now(void) {
 
 DEFINE_CHAINS(ymm_chains, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8, _mm256_storeu_ps)
 DEFINE_CHAINS(zmm_chains, "avx512f", __m512, _mm512_set1_ps, _mm512_fmadd_ps, 16, _mm512_storeu_ps)
+
+/// The floats of the bandwidth test's buffer (1 GiB), far larger than any cache.
+enum { READ_FLOATS = 1 << 28 };
+static float *read_buffer;
+
+typedef struct {
+    const float *start;
+    size_t count;
+    float sum;
+} reader;
+
+__attribute__((target("avx2,fma"))) static void *read_share(void *argument) {
+    reader *r = argument;
+    __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (size_t i = 0; i < r->count; i += 32) {
+        for (int j = 0; j < 4; j++) sums[j] = _mm256_add_ps(sums[j], _mm256_loadu_ps(r->start + i + 8 * j));
+    }
+    float lanes[8];
+    _mm256_storeu_ps(lanes, _mm256_add_ps(_mm256_add_ps(sums[0], sums[1]), _mm256_add_ps(sums[2], sums[3])));
+    r->sum = lanes[0];
+    return NULL;
+}
+
+/// GB/s of `threads` (1 or 2) threads reading the buffer in halves, the best of three passes.
+static double read_bandwidth(int threads) {
+    double best = 0;
+    for (int pass = 0; pass < 3; pass++) {
+        reader readers[2];
+        pthread_t ids[2];
+        double start = now();
+        for (int t = 0; t < threads; t++) {
+            readers[t] = (reader){read_buffer + (size_t)t * (READ_FLOATS / threads), READ_FLOATS / threads, 0};
+            pthread_create(&ids[t], NULL, read_share, &readers[t]);
+        }
+        for (int t = 0; t < threads; t++) pthread_join(ids[t], NULL);
+        double rate = READ_FLOATS * sizeof(float) / (now() - start) / 1e9;
+        if (rate > best) best = rate;
+    }
+    return best;
+}
 
 typedef double (*chains_function)(float *);
 
@@ -75,6 +117,9 @@ int main(int argc, char **argv) {
     if (__builtin_cpu_supports("avx512f")) {
         printf(", \"zmm\": {\"1\": %.1f, \"2\": %.1f}", measure(zmm_chains, 1, seconds), measure(zmm_chains, 2, seconds));
     }
+    read_buffer = malloc(sizeof(float) * READ_FLOATS);
+    for (size_t i = 0; i < READ_FLOATS; i++) read_buffer[i] = (float)(i & 7);
+    printf(", \"read_gbps\": {\"1\": %.1f, \"2\": %.1f}", read_bandwidth(1), read_bandwidth(2));
     printf("}\n");
     return 0;
 }

@@ -11,11 +11,10 @@
 
 /// Packs the row-major (depth × columns) matrix `matrix` into panels of `width` columns: panel p
 /// holds columns [width·p, width·p + width), depth rows of `width` floats each, zeros past the
-/// last column. The direct convolution's filters and the packed GEMM's right-hand matrix both
-/// take this form, with the width their platform gives.
+/// last column: the direct convolution's filters, with the width their platform gives.
 void fcn_pack_panels(const float *matrix, int depth, int columns, int width, float *packed);
 
-/// The number of floats fcn_pack_panels writes.
+/// The number of floats fcn_pack_panels writes (and a level's pack_gemm).
 size_t fcn_packed_count(int depth, int columns, int width);
 
 // MARK: - Direct convolution
@@ -51,9 +50,9 @@ typedef void (*fcn_direct_convolution_function)(const fcn_convolution_shape *sha
 // MARK: - Packed GEMM
 
 /// One product c (rows × columns) = a (rows × depth) · b (depth × columns), row-major a and c
-/// with the given row strides (in floats), b packed by fcn_pack_panels in the platform's
-/// gemm_panel_width. For products with few rows and large right-hand matrices (dense layers and
-/// the convolutions they become), whose weights are packed once and streamed.
+/// with the given row strides (in floats), b packed by the platform's pack_gemm. For products
+/// with few rows and large right-hand matrices (dense layers and the convolutions they become),
+/// whose weights are packed once and streamed.
 typedef struct {
     int rows, depth, columns;
     const float *a;
@@ -66,6 +65,11 @@ typedef struct {
 /// Computes the columns of panels [first_panel, first_panel + panel_count) of `product`; workers
 /// given disjoint panel ranges write disjoint columns.
 typedef void (*fcn_packed_gemm_function)(const fcn_gemm *product, int first_panel, int panel_count);
+
+/// Packs the row-major (depth × columns) matrix for the level's packed GEMM: panels of
+/// gemm_panel_width columns (zeros past the last) in the kernel's own order,
+/// fcn_packed_count(depth, columns, gemm_panel_width) floats.
+typedef void (*fcn_pack_gemm_function)(const float *matrix, int depth, int columns, float *packed);
 
 // MARK: - Winograd transforms
 
@@ -108,6 +112,7 @@ typedef struct {
     /// Columns per packed panel of the packed GEMM (0 when it has none).
     int gemm_panel_width;
     fcn_packed_gemm_function packed_gemm;
+    fcn_pack_gemm_function pack_gemm;
     fcn_winograd_kernel_function winograd_kernel;
     fcn_winograd_input_function winograd_input;
     fcn_winograd_output_function winograd_output;

@@ -31,9 +31,12 @@ enum PackedGemmKernel {
 
     /// Packs the row-major (depth, columns) `weights` for `platform`'s kernel.
     static func pack(_ weights: [Float], depth: Int, columns: Int, platform: Platform) -> PackedWeights {
-        PackedWeights(values: AlignedFloats(packing: weights, depth: depth, columns: columns, width: platform.packedGemm!.panelWidth,
-                                            alignment: platform.alignment),
-                      depth: depth, columns: columns, platform: platform)
+        let gemm = platform.packedGemm!
+        let count = fcn_packed_count(Int32(depth), Int32(columns), Int32(gemm.panelWidth))
+        let values = AlignedFloats(count: count, alignment: platform.alignment) { packed in
+            gemm.pack(weights, Int32(depth), Int32(columns), packed)
+        }
+        return PackedWeights(values: values, depth: depth, columns: columns, platform: platform)
     }
 
     /// output (rows, columns) = a (rows, depth; rows `aStride` floats apart) · weights, the panels
