@@ -9,7 +9,7 @@
 // panel (two zmm) and broadcasts one value of each of the tile's rows of a.
 //
 // Blocking: the depth is cut into blocks of DEPTH_BLOCK, so that the block of a for ROW_BLOCK rows
-// (at most 192 KiB) stays in the second-level cache while the worker's panels stream past it,
+// (at most 384 KiB) stays in the second-level cache while the worker's panels stream past it,
 // and each panel's block (32 KiB) stays in the first-level cache while every row tile uses it.
 // The weights are packed block by block: all panels' rows of one depth block, panel after panel,
 // then the next depth block, so that a worker walking its panels at one depth reads one
@@ -17,7 +17,7 @@
 // first row tile works on one block it prefetches the next into the second-level cache, so that
 // loading the weights overlaps the arithmetic on the block before.
 
-enum { PANEL = 32, TILE_ROWS = 12, DEPTH_BLOCK = 256, ROW_BLOCK = 16 * TILE_ROWS };
+enum { PANEL = 32, TILE_ROWS = 12, DEPTH_BLOCK = 256, ROW_BLOCK = 32 * TILE_ROWS };
 
 /// Where the block of `panel` at depth `k` (a multiple of DEPTH_BLOCK) starts in packed weights
 /// of `depth` rows and `panels` panels.
