@@ -105,14 +105,15 @@ enum PreparedLayer {
     }
 
     /// The kernel the layer runs on and the instruction set of its own code, for profiles and
-    /// tests, e.g. "direct avx512", "gemm-packed avx512", "winograd F(4x4,3x3) avx2" (its
-    /// transforms; the 36 products are OpenBLAS's), "im2col+gemm openblas".
+    /// tests, e.g. "direct avx512", "gemm-packed avx512", "winograd F(4x4,3x3) avx512 gemm-packed"
+    /// (the level of its transforms, then the kernel of its 36 products), "im2col+gemm openblas".
     var path: String {
         switch self {
         case .convolution: "im2col+gemm openblas"
         case .direct(_, let filters, _): "direct \(filters.platform.instructionSet)"
         case .winograd(_, let weights, _):
-            "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel)) \(weights.platform.instructionSet)"
+            "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel)) \(weights.platform.instructionSet) "
+                + (weights.isPacked ? "gemm-packed" : "openblas")
         case .packedConvolution(_, let weights, _), .packedDense(_, let weights, _): "gemm-packed \(weights.platform.instructionSet)"
         case .dense: "gemv openblas"
         case .pooling, .globalPooling: "pooling"

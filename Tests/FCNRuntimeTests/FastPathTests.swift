@@ -13,7 +13,8 @@ import _FCNTestSupport
 @Suite struct FastPathTests {
     /// The kernel a layer is meant to run on where its level has it, and what it falls back to.
     enum Kernel: Sendable {
-        case winograd(String)
+        /// Its 36 products on the packed GEMM at AVX-512 when `wide` (at least 32 filters), else OpenBLAS.
+        case winograd(String, wide: Bool = false)
         /// AVX2 and AVX-512; im2col below.
         case direct
         /// AVX-512; im2col (a convolution) or GEMV (a dense layer) below.
@@ -23,7 +24,7 @@ import _FCNTestSupport
 
         func path(at level: InstructionSet) -> String {
             switch self {
-            case .winograd(let form): "winograd \(form) \(level)"
+            case .winograd(let form, let wide): "winograd \(form) \(level) " + (wide && level == .avx512 ? "gemm-packed" : "openblas")
             case .direct: level >= .avx2 ? "direct \(level)" : "im2col+gemm openblas"
             case .packedConvolution: level == .avx512 ? "gemm-packed avx512" : "im2col+gemm openblas"
             case .packedDense: level == .avx512 ? "gemm-packed avx512" : "gemv openblas"
@@ -60,20 +61,21 @@ import _FCNTestSupport
             conv("a", filters: 8, kernel: 3, on: .winograd("F(4x4,3x3)")),
             conv("b", filters: 11, kernel: 3, activation: .elu(alpha: 1), on: .winograd("F(4x4,3x3)")),
         ]),
-        Case(name: "winograd after explicit padding", input: Size2D(height: 10, width: 15), channels: 16, layers: [
-            conv("a", filters: 16, kernel: 3, padding: .explicit(EdgePadding(top: 2, bottom: 0, left: 1, right: 3)),
-                 on: .winograd("F(4x4,3x3)")),
+        Case(name: "winograd after explicit padding; 45 filters (private chunks, a partial panel)", input: Size2D(height: 10, width: 15),
+             channels: 16, layers: [
+            conv("a", filters: 45, kernel: 3, padding: .explicit(EdgePadding(top: 2, bottom: 0, left: 1, right: 3)),
+                 on: .winograd("F(4x4,3x3)", wide: true)),
         ]),
         Case(name: "winograd in bands shared by the workers (more than 128×128 channel pairs)", input: Size2D(height: 9, width: 7),
              channels: 130, layers: [
-            conv("a", filters: 129, kernel: 3, padding: .same, activation: .plainReLU, on: .winograd("F(4x4,3x3)")),
+            conv("a", filters: 129, kernel: 3, padding: .same, activation: .plainReLU, on: .winograd("F(4x4,3x3)", wide: true)),
         ]),
         Case(name: "winograd 4×4, odd sizes", input: Size2D(height: 11, width: 9), channels: 8, layers: [
             conv("a", filters: 8, kernel: 4, padding: .same, activation: .plainReLU, on: .winograd("F(3x3,4x4)")),
             conv("b", filters: 9, kernel: 4, on: .winograd("F(3x3,4x4)")),
         ]),
         Case(name: "winograd 4×4 and 5×5, odd sizes", input: Size2D(height: 15, width: 13), channels: 64, layers: [
-            conv("a", filters: 64, kernel: 5, padding: .same, activation: .plainReLU, on: .winograd("F(2x2,5x5)")),
+            conv("a", filters: 64, kernel: 5, padding: .same, activation: .plainReLU, on: .winograd("F(2x2,5x5)", wide: true)),
             conv("b", filters: 9, kernel: 4, on: .winograd("F(3x3,4x4)")),
             conv("c", filters: 10, kernel: 4, padding: .same, on: .winograd("F(3x3,4x4)")),
         ], checkReference: false),

@@ -16,8 +16,6 @@ enum PackedGemmKernel {
         let columns: Int
         /// The level the weights were packed for, whose kernel runs them.
         let platform: Platform
-        var panels: Int { (columns + panelWidth - 1) / panelWidth }
-        var panelWidth: Int { platform.packedGemm!.panelWidth }
     }
 
     /// Weights with at least this many values (4 MiB) take the packed GEMM: below it a layer's
@@ -43,12 +41,20 @@ enum PackedGemmKernel {
     /// shared among `workers`.
     static func multiply(rows: Int, a: UnsafePointer<Float>, aStride: Int, weights: PackedWeights,
                          output: UnsafeMutablePointer<Float>, workers: Int) {
-        var product = fcn_gemm(rows: Int32(rows), depth: Int32(weights.depth), columns: Int32(weights.columns),
-                               a: a, a_stride: aStride, packed: weights.values.base, c: output, c_stride: weights.columns)
-        let gemm = weights.platform.packedGemm!.function
+        multiply(rows: rows, a: a, aStride: aStride, packed: weights.values.base, depth: weights.depth, columns: weights.columns,
+                 platform: weights.platform, output: output, workers: workers)
+    }
+
+    /// output (rows, columns) = a (rows, depth; rows `aStride` floats apart) · b, where `packed` is
+    /// the (depth, columns) matrix b packed by `platform`'s pack_gemm, the panels shared among `workers`.
+    static func multiply(rows: Int, a: UnsafePointer<Float>, aStride: Int, packed: UnsafePointer<Float>, depth: Int, columns: Int,
+                         platform: Platform, output: UnsafeMutablePointer<Float>, workers: Int) {
+        let gemm = platform.packedGemm!
+        var product = fcn_gemm(rows: Int32(rows), depth: Int32(depth), columns: Int32(columns),
+                               a: a, a_stride: aStride, packed: packed, c: output, c_stride: columns)
         withUnsafePointer(to: &product) { product in
-            Parallel.split(weights.panels, workers: workers) { _, panels in
-                gemm(product, Int32(panels.lowerBound), Int32(panels.count))
+            Parallel.split((columns + gemm.panelWidth - 1) / gemm.panelWidth, workers: workers) { _, panels in
+                gemm.function(product, Int32(panels.lowerBound), Int32(panels.count))
             }
         }
     }

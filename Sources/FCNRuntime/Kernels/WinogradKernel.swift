@@ -14,9 +14,14 @@ import FCNModel
 /// transformed data stays within a fixed budget whatever the image size: private chunks per
 /// worker for narrow layers, bands shared by all workers for wide ones (see `chunkTiles`).
 enum WinogradKernel {
-    /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column.
+    /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column, each
+    /// packed for the platform's packed GEMM when the level has one and the layer has at least a
+    /// panel of filters, else row-major for OpenBLAS.
     struct TransformedWeights {
-        let values: [Float]  // (36, in, out)
+        /// Matrix k at `matrices.base + k · matrixStride`.
+        let matrices: AlignedFloats
+        let matrixStride: Int
+        let isPacked: Bool
         let inputChannels: Int
         let filters: Int
         /// The kernel size r and the output block m = 7 − r.
@@ -55,15 +60,24 @@ enum WinogradKernel {
         }
     }
 
-    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel, by `platform`'s transforms.
+    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel, by `platform`'s
+    /// transforms, packed for its packed GEMM where it has one and `filters` fill a panel.
     static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int, platform: Platform) -> TransformedWeights {
         let pairs = inputChannels * filters
-        let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
-            var scratch = [Float](repeating: 0, count: 6 * r * pairs)
-            platform.winogradKernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result.baseAddress!)
-            count = 36 * pairs
+        var scratch = [Float](repeating: 0, count: 6 * r * pairs)
+        let plain = AlignedFloats(count: 36 * pairs, alignment: platform.alignment) { result in
+            platform.winogradKernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result)
         }
-        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r, platform: platform)
+        guard let gemm = platform.packedGemm, filters >= gemm.panelWidth else {
+            return TransformedWeights(matrices: plain, matrixStride: pairs, isPacked: false, inputChannels: inputChannels,
+                                      filters: filters, kernel: r, platform: platform)
+        }
+        let stride = fcn_packed_count(Int32(inputChannels), Int32(filters), Int32(gemm.panelWidth))
+        let packed = AlignedFloats(count: 36 * stride, alignment: platform.alignment) { packed in
+            for k in 0..<36 { gemm.pack(plain.base + k * pairs, Int32(inputChannels), Int32(filters), packed + k * stride) }
+        }
+        return TransformedWeights(matrices: packed, matrixStride: stride, isPacked: true, inputChannels: inputChannels,
+                                  filters: filters, kernel: r, platform: platform)
     }
 
     /// Layers whose transformed kernel has at most this many (in, out) pairs (36 matrices, 2.4 MB
@@ -112,8 +126,8 @@ enum WinogradKernel {
         let blocks = scratch  // per worker, then the tiles' data
         let stages = Stages(convolution: convolution, weights: weights, bias: bias, input: input, inputSize: inputSize, output: output,
                             outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block).flatMap { $0 })
-        weights.values.withUnsafeBufferPointer { transformed in
-            let transformed = transformed.baseAddress!
+        do {
+            let transformed = UnsafePointer(weights.matrices.base)
             if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
                 let chunkData = scratch + workers * perWorker
                 let chunkCount = (tileCount + chunk - 1) / chunk
@@ -184,8 +198,15 @@ enum WinogradKernel {
             let (channels, filters) = (weights.inputChannels, weights.filters)
             let products = data + 36 * tileCount * channels
             for k in elements {
-                ConvolutionKernel.multiply(rows: tileCount, depth: channels, filters: filters, patches: data + k * tileCount * channels,
-                                           weights: transformed + k * channels * filters, output: products + k * tileCount * filters)
+                let (inputs, matrix, target) = (data + k * tileCount * channels, transformed + k * weights.matrixStride,
+                                                products + k * tileCount * filters)
+                if weights.isPacked {
+                    PackedGemmKernel.multiply(rows: tileCount, a: inputs, aStride: channels, packed: matrix, depth: channels,
+                                              columns: filters, platform: weights.platform, output: target, workers: 1)
+                } else {
+                    ConvolutionKernel.multiply(rows: tileCount, depth: channels, filters: filters, patches: inputs, weights: matrix,
+                                               output: target)
+                }
             }
         }
 
