@@ -13,7 +13,7 @@ import _FCNTestSupport
 @Suite struct FastPathTests {
     /// The kernel a layer is meant to run on where its level has it, and what it falls back to.
     enum Kernel: Sendable {
-        /// Its 36 products on the packed GEMM at AVX-512 when `wide` (at least 32 filters), else OpenBLAS.
+        /// Its 36 products on the packed GEMM at AVX-512 when `wide` (at least 64 channels and 32 filters), else OpenBLAS.
         case winograd(String, wide: Bool = false)
         /// AVX2 and AVX-512; im2col below.
         case direct
@@ -62,7 +62,7 @@ import _FCNTestSupport
             conv("b", filters: 11, kernel: 3, activation: .elu(alpha: 1), on: .winograd("F(4x4,3x3)")),
         ]),
         Case(name: "winograd after explicit padding; 45 filters (private chunks, a partial panel)", input: Size2D(height: 10, width: 15),
-             channels: 16, layers: [
+             channels: 64, layers: [
             conv("a", filters: 45, kernel: 3, padding: .explicit(EdgePadding(top: 2, bottom: 0, left: 1, right: 3)),
                  on: .winograd("F(4x4,3x3)", wide: true)),
         ]),

@@ -15,8 +15,8 @@ import FCNModel
 /// worker for narrow layers, bands shared by all workers for wide ones (see `chunkTiles`).
 enum WinogradKernel {
     /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column, each
-    /// packed for the platform's packed GEMM when the level has one and the layer has at least a
-    /// panel of filters, else row-major for OpenBLAS.
+    /// packed for the platform's packed GEMM when the level has one and the layer is wide enough
+    /// (see `packsProducts`), else row-major for OpenBLAS.
     struct TransformedWeights {
         /// Matrix k at `matrices.base + k · matrixStride`.
         let matrices: AlignedFloats
@@ -60,15 +60,23 @@ enum WinogradKernel {
         }
     }
 
+    /// Whether a layer's 36 products take the platform's packed GEMM: at least a panel of filters
+    /// and 64 input channels. With fewer channels each tile of the product is too short to pay for
+    /// loading and storing its sums (measured: LeNet's 50-channel ip1 runs faster on OpenBLAS).
+    static func packsProducts(inputChannels: Int, filters: Int, platform: Platform) -> Bool {
+        guard let gemm = platform.packedGemm else { return false }
+        return filters >= gemm.panelWidth && inputChannels >= 64
+    }
+
     /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel, by `platform`'s
-    /// transforms, packed for its packed GEMM where it has one and `filters` fill a panel.
+    /// transforms, packed for its packed GEMM where `packsProducts`.
     static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int, platform: Platform) -> TransformedWeights {
         let pairs = inputChannels * filters
         var scratch = [Float](repeating: 0, count: 6 * r * pairs)
         let plain = AlignedFloats(count: 36 * pairs, alignment: platform.alignment) { result in
             platform.winogradKernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result)
         }
-        guard let gemm = platform.packedGemm, filters >= gemm.panelWidth else {
+        guard let gemm = platform.packedGemm, packsProducts(inputChannels: inputChannels, filters: filters, platform: platform) else {
             return TransformedWeights(matrices: plain, matrixStride: pairs, isPacked: false, inputChannels: inputChannels,
                                       filters: filters, kernel: r, platform: platform)
         }
