@@ -23,18 +23,22 @@ static double now(void) {
 }
 
 /// NAME runs CHAINS independent FMA chains of VECTOR (LANES floats) for ITERATIONS steps and
-/// returns the flops done (2 per lane per FMA); the sum is stored so the work is not optimised away.
-#define DEFINE_CHAINS(NAME, TARGET, VECTOR, SET1, FMADD, LANES, STORE)                       \
-    __attribute__((target(TARGET))) static double NAME(float *sink) {                        \
-        VECTOR sums[CHAINS];                                                                  \
-        const VECTOR a = SET1(0.999999f), b = SET1(1e-7f);                                    \
-        for (int i = 0; i < CHAINS; i++) sums[i] = SET1((float)i);                            \
-        for (long step = 0; step < ITERATIONS; step++) {                                      \
-            for (int i = 0; i < CHAINS; i++) sums[i] = FMADD(sums[i], a, b);                  \
-        }                                                                                     \
-        for (int i = 1; i < CHAINS; i++) sums[0] = FMADD(sums[0], a, sums[i]);                \
-        STORE(sink, sums[0]);                                                                 \
-        return 2.0 * LANES * CHAINS * (double)ITERATIONS;                                     \
+/// returns the flops done (2 per lane per FMA); the sum is stored so the work is not optimised
+/// away. The chains are named variables, not an array, so that every compiler (gcc too) keeps
+/// them in registers.
+#define DEFINE_CHAINS(NAME, TARGET, VECTOR, SET1, FMADD, LANES, STORE)                                      \
+    __attribute__((target(TARGET))) static double NAME(float *sink) {                                       \
+        const VECTOR a = SET1(0.999999f), b = SET1(1e-7f);                                                   \
+        VECTOR s0 = SET1(0), s1 = SET1(1), s2 = SET1(2), s3 = SET1(3), s4 = SET1(4), s5 = SET1(5);           \
+        VECTOR s6 = SET1(6), s7 = SET1(7), s8 = SET1(8), s9 = SET1(9), s10 = SET1(10), s11 = SET1(11);       \
+        for (long step = 0; step < ITERATIONS; step++) {                                                     \
+            s0 = FMADD(s0, a, b); s1 = FMADD(s1, a, b); s2 = FMADD(s2, a, b); s3 = FMADD(s3, a, b);           \
+            s4 = FMADD(s4, a, b); s5 = FMADD(s5, a, b); s6 = FMADD(s6, a, b); s7 = FMADD(s7, a, b);           \
+            s8 = FMADD(s8, a, b); s9 = FMADD(s9, a, b); s10 = FMADD(s10, a, b); s11 = FMADD(s11, a, b);       \
+        }                                                                                                    \
+        s0 = FMADD(s0, s1, s2); s3 = FMADD(s3, s4, s5); s6 = FMADD(s6, s7, s8); s9 = FMADD(s9, s10, s11);   \
+        STORE(sink, FMADD(FMADD(s0, s3, s6), a, s9));                                                        \
+        return 2.0 * LANES * CHAINS * (double)ITERATIONS;                                                    \
     }
 
 DEFINE_CHAINS(ymm_chains, "avx2,fma", __m256, _mm256_set1_ps, _mm256_fmadd_ps, 8, _mm256_storeu_ps)
