@@ -134,42 +134,40 @@ enum WinogradKernel {
         let blocks = scratch  // per worker, then the tiles' data
         let stages = Stages(convolution: convolution, weights: weights, bias: bias, input: input, inputSize: inputSize, output: output,
                             outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block).flatMap { $0 })
-        do {
-            let transformed = UnsafePointer(weights.matrices.base)
-            if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
-                let chunkData = scratch + workers * perWorker
-                let chunkCount = (tileCount + chunk - 1) / chunk
-                Parallel.split(chunkCount, workers: workers, piecesPerWorker: chunkCount) { worker, chunks in
-                    let block = blocks + worker * perWorker
-                    let data = chunkData + worker * 36 * chunk * (channels + filters)
-                    for index in chunks {
-                        let tiles = (index * chunk)..<min(tileCount, (index + 1) * chunk)
-                        stages.transformInputs(tiles, of: tiles, block: block, into: data)
-                        stages.multiply(elements: 0..<36, tileCount: tiles.count, transformed: transformed, data: data)
-                        stages.transformOutputs(tiles, of: tiles, block: block, data: data)
-                    }
+        let transformed = UnsafePointer(weights.matrices.base)
+        if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
+            let chunkData = scratch + workers * perWorker
+            let chunkCount = (tileCount + chunk - 1) / chunk
+            Parallel.split(chunkCount, workers: workers, piecesPerWorker: chunkCount) { worker, chunks in
+                let block = blocks + worker * perWorker
+                let data = chunkData + worker * 36 * chunk * (channels + filters)
+                for index in chunks {
+                    let tiles = (index * chunk)..<min(tileCount, (index + 1) * chunk)
+                    stages.transformInputs(tiles, of: tiles, block: block, into: data)
+                    stages.multiply(elements: 0..<36, tileCount: tiles.count, transformed: transformed, data: data)
+                    stages.transformOutputs(tiles, of: tiles, block: block, data: data)
                 }
-                return
             }
-            let bandData = scratch + workers * perWorker
-            let perTileRow = 36 * tilesAcross * (channels + filters)
-            let bandTiles = tilesAcross * max(1, (scratchCount - workers * perWorker) / perTileRow)
-            var first = 0
-            while first < tileCount {
-                let band = first..<min(tileCount, first + bandTiles)
-                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
-                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
-                    stages.transformInputs(tiles, of: band, block: blocks + worker * perWorker, into: bandData)
-                }
-                Parallel.split(36, workers: workers) { _, elements in
-                    stages.multiply(elements: elements, tileCount: band.count, transformed: transformed, data: bandData)
-                }
-                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
-                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
-                    stages.transformOutputs(tiles, of: band, block: blocks + worker * perWorker, data: bandData)
-                }
-                first = band.upperBound
+            return
+        }
+        let bandData = scratch + workers * perWorker
+        let perTileRow = 36 * tilesAcross * (channels + filters)
+        let bandTiles = tilesAcross * max(1, (scratchCount - workers * perWorker) / perTileRow)
+        var first = 0
+        while first < tileCount {
+            let band = first..<min(tileCount, first + bandTiles)
+            Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                stages.transformInputs(tiles, of: band, block: blocks + worker * perWorker, into: bandData)
             }
+            Parallel.split(36, workers: workers) { _, elements in
+                stages.multiply(elements: elements, tileCount: band.count, transformed: transformed, data: bandData)
+            }
+            Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                stages.transformOutputs(tiles, of: band, block: blocks + worker * perWorker, data: bandData)
+            }
+            first = band.upperBound
         }
     }
 
