@@ -1,20 +1,16 @@
-#include "CKernels.h"
+#include "levels.h"
 
 #include <string.h>
 
-// Each function is compiled twice, for AVX2 with FMA and for the baseline, and the loader picks
-// one for this CPU. The loops run over channels or filters, which are contiguous, so the
-// compiler vectorizes them for either target.
-#if defined(__x86_64__) && defined(__linux__)
-#define FCN_VECTORIZED __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define FCN_VECTORIZED
-#endif
+// Each transform is written once, always inlined into one entry point per level (see the end of
+// the file), and the platform table picks the entry point. The loops run over channels or
+// filters, which are contiguous, so the compiler vectorizes them for each level's registers.
+#define FCN_INLINE static inline __attribute__((always_inline))
 
 /// t = Bᵀ x along one axis, for `count` channels: xᵢ is at `source + i · source_step`, tᵢ goes to
 /// `target + i · target_step`.
 /// Bᵀ rows: [4 0 −5 0 1 0] [0 −4 −4 1 1 0] [0 4 −4 −1 1 0] [0 −2 −1 2 1 0] [0 2 −1 −2 1 0] [0 4 0 −5 0 1]
-static inline void apply_input_transform(const float *restrict source, size_t source_step, float *restrict target,
+FCN_INLINE void apply_input_transform(const float *restrict source, size_t source_step, float *restrict target,
                                          size_t target_step, int count) {
     const float *x0 = source, *x1 = x0 + source_step, *x2 = x1 + source_step;
     const float *x3 = x2 + source_step, *x4 = x3 + source_step, *x5 = x4 + source_step;
@@ -30,8 +26,7 @@ static inline void apply_input_transform(const float *restrict source, size_t so
     }
 }
 
-FCN_VECTORIZED
-void fcn_winograd_input(const float *d, int channels, float *scratch, float *target, size_t stride) {
+FCN_INLINE void winograd_input(const float *d, int channels, float *scratch, float *target, size_t stride) {
     // First along each block row into scratch, then down each column into the target.
     const size_t c6 = 6 * (size_t)channels;
     for (int row = 0; row < 6; row++) {
@@ -44,7 +39,7 @@ void fcn_winograd_input(const float *d, int channels, float *scratch, float *tar
 
 /// target = Σᵢ coefficients[i] · sources[i · source_step] for i < terms, over `count` floats,
 /// skipping zero coefficients.
-static inline void combine(float *restrict target, const float *coefficients, int terms, const float *sources,
+FCN_INLINE void combine(float *restrict target, const float *coefficients, int terms, const float *sources,
                            size_t source_step, size_t count) {
     memset(target, 0, sizeof(float) * count);
     for (int i = 0; i < terms; i++) {
@@ -55,8 +50,7 @@ static inline void combine(float *restrict target, const float *coefficients, in
     }
 }
 
-FCN_VECTORIZED
-void fcn_winograd_kernel(const float *kernel, int r, size_t pairs, const float *transform, float *scratch, float *result) {
+FCN_INLINE void winograd_kernel(const float *kernel, int r, size_t pairs, const float *transform, float *scratch, float *result) {
     // t = G g (6 × r per pair), then U = t Gᵀ (6 × 6 per pair); pairs are contiguous in both.
     for (int row = 0; row < 6; row++) {
         for (int kx = 0; kx < r; kx++) {
@@ -70,8 +64,7 @@ void fcn_winograd_kernel(const float *kernel, int r, size_t pairs, const float *
     }
 }
 
-FCN_VECTORIZED
-void fcn_winograd_output(const float *m, size_t stride, int filters, const float *transform, int block, float *scratch,
+FCN_INLINE void winograd_output(const float *m, size_t stride, int filters, const float *transform, int block, float *scratch,
                          float *output, size_t output_row_stride, int rows, int columns) {
     // First down the rows: scratch[j][column] = Σᵢ Aᵀ[j][i] · m[i][column].
     for (int column = 0; column < 6; column++) {
@@ -87,3 +80,25 @@ void fcn_winograd_output(const float *m, size_t stride, int filters, const float
         }
     }
 }
+
+/// The entry points of level LEVEL, compiled with the function attribute TARGET.
+#define FCN_DEFINE_WINOGRAD(LEVEL, TARGET)                                                                           \
+    TARGET void fcn_winograd_kernel_##LEVEL(const float *kernel, int r, size_t pairs, const float *transform,         \
+                                            float *scratch, float *result) {                                          \
+        winograd_kernel(kernel, r, pairs, transform, scratch, result);                                                \
+    }                                                                                                                 \
+    TARGET void fcn_winograd_input_##LEVEL(const float *d, int channels, float *scratch, float *target,              \
+                                           size_t stride) {                                                           \
+        winograd_input(d, channels, scratch, target, stride);                                                         \
+    }                                                                                                                 \
+    TARGET void fcn_winograd_output_##LEVEL(const float *m, size_t stride, int filters, const float *transform,      \
+                                            int block, float *scratch, float *output, size_t output_row_stride,       \
+                                            int rows, int columns) {                                                  \
+        winograd_output(m, stride, filters, transform, block, scratch, output, output_row_stride, rows, columns);     \
+    }
+
+FCN_DEFINE_WINOGRAD(baseline, )
+#if defined(__x86_64__)
+FCN_DEFINE_WINOGRAD(avx2, FCN_TARGET_AVX2)
+FCN_DEFINE_WINOGRAD(avx512, FCN_TARGET_AVX512)
+#endif

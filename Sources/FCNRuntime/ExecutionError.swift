@@ -12,6 +12,8 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     case nonFiniteInput(index: Int)
     /// The input is smaller than the network's windows allow.
     case inputTooSmall(ShapeError)
+    /// `FCN_MAX_ISA` names no instruction-set level.
+    case unknownInstructionSet(String)
 
     public var description: String {
         switch self {
@@ -25,6 +27,8 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
             return "the input contains NaN or infinity (first at flat index \(index))"
         case .inputTooSmall(let error):
             return "the input is too small: \(error)"
+        case .unknownInstructionSet(let text):
+            return "FCN_MAX_ISA is '\(text)', which is none of \(InstructionSet.allCases.map(\.rawValue).joined(separator: ", "))"
         }
     }
 }

@@ -32,6 +32,10 @@ struct ExecutionPlan {
     /// larger ones are built a band of output rows at a time.
     static let patchBudget = 8 << 20
 
+    /// Floats per cache line: workspace buffers start on one, and each worker's share of the
+    /// scratch is a whole number of them, so workers never write the same line.
+    static let cacheLineFloats = 16
+
     /// The scratch, in floats, that layer `index`'s kernel needs for `step` with `workers`
     /// threads: a part shared by all workers, and a part each worker needs for itself.
     typealias ScratchNeed = (_ index: Int, _ step: Step, _ workers: Int) -> (shared: Int, perWorker: Int)
@@ -92,7 +96,7 @@ struct ExecutionPlan {
             layerFlops.append(Self.flops(of: layer, step: step))
             let need = scratchNeed(index, step, workers)
             scratch = max(scratch, need.shared)
-            scratchPerWorker = max(scratchPerWorker, need.perWorker)
+            scratchPerWorker = max(scratchPerWorker, need.perWorker.rounded(upToMultipleOf: Self.cacheLineFloats))
             crops = max(crops, step.crops.reduce(0) { $0 + ($1?.size.count ?? 0) })
         }
         (inputBuffer, outputBuffers, bufferCounts) = Self.assignBuffers(network: network, input: input, steps: steps)

@@ -12,6 +12,9 @@ public final class Executor {
     public let network: Network
     /// The threads the kernels split their work among.
     public let threads: Int
+    /// The instruction-set level whose kernels the executor runs (see `init`'s `maxISA`).
+    public var instructionSet: InstructionSet { platform.instructionSet }
+    private let platform: Platform
     private let layers: [PreparedLayer]
     private var plan: ExecutionPlan?
     private var workspace: Workspace?
@@ -27,23 +30,31 @@ public final class Executor {
     /// Accumulated time per layer while `isProfiling`, in the network's layer order.
     public private(set) var layerMilliseconds: [Double] = []
 
-    /// The kernel each layer runs on, in the network's layer order, e.g. "winograd F(4x4,3x3)",
-    /// "direct", "im2col+gemm" (chosen per layer when the executor is built).
+    /// The kernel each layer runs on and its instruction set, in the network's layer order, e.g.
+    /// "winograd F(4x4,3x3) avx512", "direct avx2", "gemm-packed avx512", "im2col+gemm openblas"
+    /// (chosen per layer when the executor is built).
     public var layerPaths: [String] { layers.map(\.path) }
 
     /// Prepares `model` to run, with `threads` OpenBLAS threads (default: all cores).
     ///
-    /// - Parameter fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5
-    ///   stride-1 convolutions (default); false keeps every convolution on the im2col + GEMM path.
-    /// - Throws: `ExecutionError` when the model has no weights or they contain NaN.
-    public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true) throws(ExecutionError) {
+    /// - Parameters:
+    ///   - fastConvolutions: use Winograd's minimal filtering for 3×3, 4×4 and 5×5 stride-1
+    ///     convolutions, the direct kernel for small patches and the packed GEMM for large weights
+    ///     (default); false keeps every convolution on the im2col + GEMM path and dense layers on GEMV.
+    ///   - maxISA: the highest instruction-set level to run (nil: what the CPU has). The
+    ///     environment variable `FCN_MAX_ISA` caps it too; the lower of the two wins.
+    /// - Throws: `ExecutionError` when the model has no weights or they contain NaN, or when
+    ///   `FCN_MAX_ISA` names no level.
+    public init(model: Model, threads: Int? = nil, fastConvolutions: Bool = true, maxISA: InstructionSet? = nil) throws(ExecutionError) {
         guard let weights = model.weights else { throw .noWeights }
         network = model.network
+        platform = try Platform(cap: maxISA)
         let inputs: [[ActivationShape]]
         do { inputs = try model.network.inputShapes() } catch { throw .inputTooSmall(error) }
         var layers: [PreparedLayer] = []
         for (layer, input) in zip(model.network.layers, inputs) {
-            layers.append(try PreparedLayer(layer, weights: weights[layer.name], input: input[0], fastConvolutions: fastConvolutions))
+            layers.append(try PreparedLayer(layer, weights: weights[layer.name], input: input[0], fastConvolutions: fastConvolutions,
+                                            platform: platform))
         }
         self.layers = layers
         self.threads = max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)
@@ -201,6 +212,10 @@ public final class Executor {
                                          strides: convolution.strides, dilation: convolution.dilation, activation: convolution.activation,
                                          input: input, inputSize: inputSize, output: output, outputSize: outputSize,
                                          padding: step.padding, workers: plan.workers)
+        case .packedConvolution(let convolution, let weights, let bias):
+            PackedGemmKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
+                                 output: output, outputSize: outputSize, padding: step.padding,
+                                 scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
         case .dense(let dense, let weights, let bias):
             let positions = outputSize.height * outputSize.width
             weights.withUnsafeBufferPointer { weights in
@@ -212,6 +227,10 @@ public final class Executor {
                                                      weights: weights.baseAddress!, output: output, workers: plan.workers)
                 }
             }
+            Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: positions, channels: dense.units)
+        case .packedDense(let dense, let weights, let bias):
+            let positions = outputSize.height * outputSize.width
+            PackedGemmKernel.multiply(rows: positions, a: input, aStride: weights.depth, weights: weights, output: output, workers: plan.workers)
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: positions, channels: dense.units)
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
@@ -281,37 +300,27 @@ public final class Executor {
 }
 
 /// The buffers of one plan: one per value the plan keeps alive at once, a crop area and scratch
-/// for patch matrices and Winograd tiles, each on a 64-byte boundary.
+/// for patch matrices and Winograd tiles, each on a cache-line boundary (so are the per-worker
+/// shares of the scratch: see `ExecutionPlan`).
 final class Workspace {
+    private let storage: [AlignedFloats]
+    private let crop: AlignedFloats
+    private let scratchStorage: AlignedFloats
     let buffers: [UnsafeMutablePointer<Float>]
-    let crops: UnsafeMutablePointer<Float>
-    let scratch: UnsafeMutablePointer<Float>
-    let bufferCounts: [Int]
-    let cropCount: Int
-    let scratchCount: Int
+    var crops: UnsafeMutablePointer<Float> { crop.base }
+    var scratch: UnsafeMutablePointer<Float> { scratchStorage.base }
 
     init(plan: ExecutionPlan) {
-        func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
-            UnsafeMutableRawPointer.allocate(byteCount: max(count, 16) * MemoryLayout<Float>.size, alignment: 64)
-                .bindMemory(to: Float.self, capacity: max(count, 16))
-        }
-        bufferCounts = plan.bufferCounts
-        buffers = plan.bufferCounts.map(allocate)
-        cropCount = plan.cropCount
-        crops = allocate(plan.cropCount)
-        scratchCount = plan.scratchCount
-        scratch = allocate(plan.scratchCount)
+        let bytes = ExecutionPlan.cacheLineFloats * MemoryLayout<Float>.size
+        storage = plan.bufferCounts.map { AlignedFloats(count: $0, alignment: bytes) }
+        buffers = storage.map(\.base)
+        crop = AlignedFloats(count: plan.cropCount, alignment: bytes)
+        scratchStorage = AlignedFloats(count: plan.scratchCount, alignment: bytes)
     }
 
     /// Whether these buffers can hold `plan`'s.
     func fits(_ plan: ExecutionPlan) -> Bool {
-        bufferCounts.count == plan.bufferCounts.count && zip(bufferCounts, plan.bufferCounts).allSatisfy { $0 >= $1 }
-            && cropCount >= plan.cropCount && scratchCount >= plan.scratchCount
-    }
-
-    deinit {
-        buffers.forEach { $0.deallocate() }
-        crops.deallocate()
-        scratch.deallocate()
+        storage.count == plan.bufferCounts.count && zip(storage, plan.bufferCounts).allSatisfy { $0.count >= $1 }
+            && crop.count >= plan.cropCount && scratchStorage.count >= plan.scratchCount
     }
 }

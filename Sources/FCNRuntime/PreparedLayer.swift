@@ -11,8 +11,12 @@ enum PreparedLayer {
     /// A convolution of several channel groups (depthwise when each group is one channel);
     /// weights: (kh, kw, in / groups, out) row-major.
     case grouped(Convolution, weights: [Float], bias: [Float]?)
+    /// A convolution with large weights (a dense layer made convolutional), packed for the packed GEMM.
+    case packedConvolution(Convolution, weights: PackedGemmKernel.PackedWeights, bias: [Float]?)
     /// weights: (inputs, units) row-major; on a feature map, applied at every position.
     case dense(Dense, weights: [Float], bias: [Float]?)
+    /// A dense layer with large weights, packed for the packed GEMM.
+    case packedDense(Dense, weights: PackedGemmKernel.PackedWeights, bias: [Float]?)
     case pooling(Pooling)
     /// Zeros around the map; the amounts are the plan step's padding.
     case zeroPadding
@@ -33,9 +37,11 @@ enum PreparedLayer {
     case identity
 
     /// Prepares `layer`, checking that its weights are present and finite; with
-    /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path and other
-    /// convolutions with small patches the direct one.
-    init(_ layer: Layer, weights: LayerWeights?, input: ActivationShape, fastConvolutions: Bool) throws(ExecutionError) {
+    /// `fastConvolutions`, 3×3 to 5×5 stride-1 convolutions take the Winograd path, other
+    /// convolutions with small patches the direct one, and convolutions and dense layers with
+    /// large weights the packed GEMM, each where `platform` has the kernel. The weights must have
+    /// the shapes the layer needs for a first input of `input`.
+    init(_ layer: Layer, weights: LayerWeights?, input: ActivationShape, fastConvolutions: Bool, platform: Platform) throws(ExecutionError) {
         try Self.check(weights, of: layer, input: input)
         func finite(_ tensor: Tensor?, _ role: String) throws(ExecutionError) -> [Float]? {
             guard let tensor else { return nil }
@@ -48,21 +54,35 @@ enum PreparedLayer {
         case (.convolution(let convolution), .convolution(let kernel, let bias)?):
             let values = try finite(kernel, "kernel")!
             let inputChannels = kernel.shape[2]
+            let depth = kernel.shape[0] * kernel.shape[1] * inputChannels
             if convolution.groups > 1 {
                 self = .grouped(convolution, weights: values, bias: try finite(bias, "bias"))
             } else if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
                 self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, size: convolution.kernelSize.height,
-                                                                                inputChannels: inputChannels, filters: convolution.filters),
+                                                                                inputChannels: inputChannels, filters: convolution.filters,
+                                                                                platform: platform),
                                  bias: try finite(bias, "bias"))
-            } else if fastConvolutions, DirectConvolutionKernel.applies(to: convolution, inputChannels: inputChannels) {
-                self = .direct(convolution, filters: DirectConvolutionKernel.pack(kernel: values, depth: kernel.shape[0] * kernel.shape[1] * inputChannels,
-                                                                                  filters: convolution.filters),
+            } else if fastConvolutions, DirectConvolutionKernel.applies(to: convolution, inputChannels: inputChannels, platform: platform) {
+                self = .direct(convolution, filters: DirectConvolutionKernel.pack(kernel: values, depth: depth, filters: convolution.filters,
+                                                                                  platform: platform),
                                bias: try finite(bias, "bias"))
+            } else if fastConvolutions, convolution.dilation == Size2D(square: 1),
+                      PackedGemmKernel.applies(depth: depth, columns: convolution.filters, platform: platform) {
+                self = .packedConvolution(convolution, weights: PackedGemmKernel.pack(values, depth: depth, columns: convolution.filters,
+                                                                                      platform: platform),
+                                          bias: try finite(bias, "bias"))
             } else {
                 self = .convolution(convolution, weights: values, bias: try finite(bias, "bias"))
             }
         case (.dense(let dense), .dense(let kernel, let bias)?):
-            self = .dense(dense, weights: try finite(kernel, "kernel")!, bias: try finite(bias, "bias"))
+            let values = try finite(kernel, "kernel")!
+            if fastConvolutions, PackedGemmKernel.applies(depth: kernel.shape[0], columns: dense.units, platform: platform) {
+                self = .packedDense(dense, weights: PackedGemmKernel.pack(values, depth: kernel.shape[0], columns: dense.units,
+                                                                          platform: platform),
+                                    bias: try finite(bias, "bias"))
+            } else {
+                self = .dense(dense, weights: values, bias: try finite(bias, "bias"))
+            }
         case (.batchNormalization(let normalization), .batchNormalization(let gamma, let beta, let mean, let variance)?):
             let values = try [gamma, beta, mean, variance].map { tensor throws(ExecutionError) in try finite(tensor, "statistics")! }
             let scale = normalization.channelScale(gamma: values[0], variance: values[3])
@@ -133,21 +153,28 @@ enum PreparedLayer {
         case .winograd(_, let weights, _):
             return (WinogradKernel.scratchNeeded(outputSize: output, block: weights.outputBlock, inputChannels: weights.inputChannels,
                                                  filters: weights.filters, workers: workers, budget: ExecutionPlan.patchBudget), 0)
-        case .direct, .grouped, .dense, .pooling, .zeroPadding, .flatten, .activation, .affine, .globalPooling, .layerNormalization,
-             .parametricReLU, .localResponseNormalization, .resize, .merge, .concatenate, .identity:
+        case .packedConvolution(let convolution, let weights, _):
+            return (PackedGemmKernel.scratchNeeded(convolution, depth: weights.depth, outputSize: output, padding: step.padding,
+                                                   budget: ExecutionPlan.patchBudget), 0)
+        case .direct, .grouped, .dense, .packedDense, .pooling, .zeroPadding, .flatten, .activation, .affine, .globalPooling,
+             .layerNormalization, .parametricReLU, .localResponseNormalization, .resize, .merge, .concatenate, .identity:
             return (0, 0)
         }
     }
 
-    /// The kernel the layer runs on, for profiles.
+    /// The kernel the layer runs on and the instruction set of its own code, for profiles and
+    /// tests, e.g. "direct avx512", "gemm-packed avx512", "winograd F(4x4,3x3) avx512 gemm-packed"
+    /// (the level of its transforms, then the kernel of its 36 products), "im2col+gemm openblas".
     var path: String {
         switch self {
-        case .convolution: "im2col+gemm"
-        case .direct: "direct"
+        case .convolution: "im2col+gemm openblas"
+        case .direct(_, let filters, _): "direct \(filters.platform.instructionSet)"
         case .winograd(_, let weights, _):
-            "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel))"
-        case .grouped(let convolution, _, _): convolution.groups == convolution.filters ? "depthwise" : "grouped"
-        case .dense: "gemv"
+            "winograd F(\(weights.outputBlock)x\(weights.outputBlock),\(weights.kernel)x\(weights.kernel)) \(weights.platform.instructionSet) "
+                + (weights.isPacked ? "gemm-packed" : "openblas")
+        case .packedConvolution(_, let weights, _), .packedDense(_, let weights, _): "gemm-packed \(weights.platform.instructionSet)"
+        case .grouped(let convolution, _, _): "grouped (\(convolution.groups) groups)"
+        case .dense: "gemv openblas"
         case .pooling, .globalPooling: "pooling"
         case .zeroPadding: "copy"
         case .flatten: "transpose"

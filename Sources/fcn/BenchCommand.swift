@@ -34,7 +34,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
-    @Flag(help: "Also print the time of each layer (the mean over the timed runs).")
+    @Flag(help: "Also print the time and the kernel (with its instruction set) of each layer, the mean over the timed runs; with --json as its \"layers\".")
     var profile = false
 
     func validate() throws {
@@ -62,23 +62,25 @@ struct BenchCommand: ParsableCommand {
         }
         let median = times.sorted()[times.count / 2]
         let patchwiseResult = patchwise ? try timePatchwise(model: model, converted: converted.network, image: image, grid: output.spatial) : nil
+        let layerProfile = profile
+            ? LayerProfile(network: converted.network, paths: executor.layerPaths,
+                           milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
+                           flops: try executor.layerFlops(inputSize: input))
+            : nil
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
-            threads: executor.threads, runs: runs,
+            threads: executor.threads, instructionSet: executor.instructionSet.rawValue, runs: runs,
             startup: startup, medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
-            })
+            },
+            layers: layerProfile?.layers)
         if json {
             print(try JSONOutput.text(result))
         } else {
             print(result.text)
-        }
-        if profile {
-            print(LayerProfile(network: converted.network, paths: executor.layerPaths,
-                               milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
-                               flops: try executor.layerFlops(inputSize: input)).text)
+            if let layerProfile { print(layerProfile.text) }
         }
     }
 
@@ -119,6 +121,8 @@ struct BenchResult: Encodable {
     let input: [Int]
     let grid: [Int]
     let threads: Int
+    /// The instruction-set level the kernels ran at ("avx512", "avx2", "baseline").
+    let instructionSet: String
     let runs: Int
     let startup: Startup
     let medianMs: Double
@@ -129,11 +133,13 @@ struct BenchResult: Encodable {
     let gflops: Double
     let peakMemoryBytes: Int
     let patchwise: Patchwise?
+    /// With --profile: each layer's kernel and mean time.
+    let layers: [LayerProfile.Layer]?
 
     var text: String {
         var lines = [
             "Model: \(model)",
-            "Input \(input[0])×\(input[1]) → grid \(grid[0])×\(grid[1]), \(threads) thread\(threads == 1 ? "" : "s"), \(runs) runs",
+            "Input \(input[0])×\(input[1]) → grid \(grid[0])×\(grid[1]), \(threads) thread\(threads == 1 ? "" : "s"), \(runs) runs, kernels at \(instructionSet)",
             String(format: "Median %.2f ms (min %.2f ms), %.2f GFLOP, %.1f GFLOP/s", medianMs, minMs, flop / 1e9, gflops),
             "Peak memory: \(peakMemoryBytes >> 20) MiB",
             String(format: "Start-up: load %.0f ms, convert %.0f ms, prepare %.0f ms",
@@ -149,10 +155,26 @@ struct BenchResult: Encodable {
 
 /// Where the time of one run goes, layer by layer, with the kernel each layer ran on.
 struct LayerProfile {
+    /// One layer of the profile, as `fcn bench --json --profile` writes it.
+    struct Layer: Encodable {
+        let name: String
+        let kind: String
+        /// The kernel and its instruction set, e.g. "gemm-packed avx512".
+        let path: String
+        let ms: Double
+        let flop: Double
+    }
+
     let network: Network
     let paths: [String]
     let milliseconds: [Double]
     let flops: [Double]
+
+    var layers: [Layer] {
+        network.layers.enumerated().map { index, layer in
+            Layer(name: layer.name, kind: layer.operation.kind, path: paths[index], ms: milliseconds[index], flop: flops[index])
+        }
+    }
 
     var text: String {
         let total = milliseconds.reduce(0, +)

@@ -32,10 +32,13 @@ struct RunCommand: ParsableCommand {
     }
 }
 
-/// `--threads` and `--max-memory`, shared by the commands that run networks.
+/// `--threads`, `--max-memory` and `--max-isa`, shared by the commands that run networks.
 struct RuntimeArguments: ParsableArguments {
     @Option(help: "Threads for the runtime (default: all cores).")
     var threads: Int?
+
+    @Option(help: "The highest instruction set the kernels may use: avx512, avx2 or baseline (default: what the CPU has, capped by FCN_MAX_ISA).")
+    var maxIsa: InstructionSet?
 
     @Option(help: "Most memory (MiB) the runtime's buffers may take; larger inputs are computed in tiles that give the same result.")
     var maxMemory = 768
@@ -52,8 +55,10 @@ struct RuntimeArguments: ParsableArguments {
 
     /// An executor for `model` with these settings.
     func executor(for model: Model) throws -> Executor {
-        let executor = try Executor(model: model, threads: threads)
+        let executor = try Executor(model: model, threads: threads, maxISA: maxIsa)
         executor.memoryBudget = memoryBudget
         return executor
     }
 }
+
+extension InstructionSet: ExpressibleByArgument {}

@@ -78,6 +78,17 @@ import _FCNTestSupport
         #expect(patchwise["crops"] as? Int == 100)
     }
 
+    @Test func benchProfileNamesKernelsAndLevel() throws {
+        let result = try CommandRunner.run(["bench", lenet, "--input", "64x64", "--runs", "1", "--json", "--profile",
+                                            "--threads", "1", "--max-isa", "baseline"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(object["instruction_set"] as? String == "baseline")
+        let layers = try #require(object["layers"] as? [[String: Any]])
+        #expect(layers.contains { $0["path"] as? String == "im2col+gemm openblas" })
+        #expect(!layers.contains { ($0["path"] as? String ?? "").contains("avx") })
+    }
+
     @Test func wrongRank() throws {
         let output = scratch.path("out.npy")
         try expectRefused(["run", lenet, try write("rank.npy", shape: [28]), "-o", output], output: output, mentions: ["shape (28)", "(H, W, 1)"])

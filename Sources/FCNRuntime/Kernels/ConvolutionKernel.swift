@@ -26,8 +26,7 @@ enum ConvolutionKernel {
         let depth = convolution.kernelSize.height * convolution.kernelSize.width * inputSize.channels  // K
         let filters = convolution.filters  // N
         let positions = outputSize.height * outputSize.width
-        let isPointwise = convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1)
-            && padding.isZero
+        let isPointwise = isPointwise(convolution, padding: padding)
         // Whether the bias and activation were applied band by band, while each was in cache.
         let isFinished = weights.withUnsafeBufferPointer { weights -> Bool in
             let weights = weights.baseAddress!
@@ -76,6 +75,11 @@ enum ConvolutionKernel {
                        positions: outputSize.height * outputSize.width, channels: filters, workers: workers)
     }
 
+    /// Whether the input already is the patch matrix: a 1×1, stride-1, unpadded convolution.
+    static func isPointwise(_ convolution: Convolution, padding: EdgePadding) -> Bool {
+        convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1) && padding.isZero
+    }
+
     /// output (rows, filters) = patches (rows, depth) · weights (depth, filters), on one thread.
     static func multiply(rows: Int, depth: Int, filters: Int, patches: UnsafePointer<Float>,
                          weights: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
@@ -121,7 +125,7 @@ enum ConvolutionKernel {
 
     /// Writes one patch row (kh·kw·in values, in the kernel's (ky, kx, c) order) per output
     /// position of `rows`, zeros where the window reaches into padding.
-    private static func gatherPatches(
+    static func gatherPatches(
         _ convolution: Convolution, input: UnsafePointer<Float>, inputSize: MapSize, outputWidth: Int,
         rows: Range<Int>, padding: EdgePadding, into patches: UnsafeMutablePointer<Float>
     ) {

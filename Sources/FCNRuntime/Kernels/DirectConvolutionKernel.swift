@@ -3,34 +3,33 @@ import FCNModel
 
 /// Convolution read straight from the input, for thin patch matrices: few input channels (a
 /// network's first layers), small kernels, 1×1 convolutions with few filters. There im2col +
-/// GEMM spends its time packing narrow matrices; this kernel (C, AVX2 and FMA) reads each
-/// kernel row's patches where they lie in the input and keeps 6 positions × 16 filters of sums
-/// in registers. The filters are packed in panels of 16 once, when the executor is built.
+/// GEMM spends its time packing narrow matrices; this kernel (C, one per instruction-set level:
+/// AVX2 keeps 6 positions × 16 filters of sums in registers, AVX-512 12 × 32) reads each kernel
+/// row's patches where they lie in the input. The filters are packed in the level's panels once,
+/// when the executor is built.
 enum DirectConvolutionKernel {
-    /// A kernel (kh·kw·in, out) packed in panels of 16 filters.
+    /// A (kh·kw·in, out) kernel packed in panels for one level's kernel.
     struct PackedFilters {
-        let values: [Float]
+        let values: AlignedFloats
         let filters: Int
+        /// The level the filters were packed for, whose kernel runs them.
+        let platform: Platform
     }
 
-    /// Whether this CPU runs the kernel (x86-64 with AVX2 and FMA).
-    static let isAvailable = fcn_direct_available() != 0
-
-    /// Whether a convolution takes this path: the CPU runs it, no dilation, and a kernel small
-    /// enough for the patch of a position to stay in the first-level cache.
-    static func applies(to convolution: Convolution, inputChannels: Int) -> Bool {
+    /// Whether a convolution takes this path: the level has the kernel, no dilation, and a kernel
+    /// small enough for the patch of a position to stay in the first-level cache.
+    static func applies(to convolution: Convolution, inputChannels: Int, platform: Platform) -> Bool {
         let size = convolution.kernelSize
-        return isAvailable && convolution.dilation == Size2D(square: 1) && size.height <= Int(FCN_DIRECT_MAX_KERNEL_ROWS)
-            && size.height * size.width * inputChannels <= Int(FCN_DIRECT_MAX_DEPTH)
+        return platform.directConvolution != nil && convolution.dilation == Size2D(square: 1)
+            && size.height <= Int(FCN_DIRECT_MAX_KERNEL_ROWS) && size.height * size.width * inputChannels <= Int(FCN_DIRECT_MAX_DEPTH)
     }
 
-    /// Packs a (kh, kw, in, out) kernel, given as its (kh·kw·in, out) matrix.
-    static func pack(kernel: [Float], depth: Int, filters: Int) -> PackedFilters {
-        let values = [Float](unsafeUninitializedCapacity: fcn_packed_filters_count(Int32(depth), Int32(filters))) { packed, count in
-            fcn_pack_filters(kernel, Int32(depth), Int32(filters), packed.baseAddress!)
-            count = packed.count
-        }
-        return PackedFilters(values: values, filters: filters)
+    /// Packs a (kh, kw, in, out) kernel, given as its (kh·kw·in, out) matrix, for `platform`'s kernel.
+    static func pack(kernel: [Float], depth: Int, filters: Int, platform: Platform) -> PackedFilters {
+        let width = platform.directConvolution!.panelWidth
+        return PackedFilters(values: AlignedFloats(packing: kernel, depth: depth, columns: filters, width: width,
+                                                   alignment: platform.alignment),
+                             filters: filters, platform: platform)
     }
 
     /// Computes the convolution of `input` into `output` with bias and activation, the output
@@ -47,16 +46,14 @@ enum DirectConvolutionKernel {
             pad_top: Int32(padding.top), pad_left: Int32(padding.left),
             output_width: Int32(outputSize.width), filters: Int32(filters.filters))
         let (width, channels) = (outputSize.width, filters.filters)
-        filters.values.withUnsafeBufferPointer { packed in
-            let packed = packed.baseAddress!
-            withUnsafePointer(to: &shape) { shape in
-                Parallel.split(outputSize.height, workers: workers) { _, rows in
-                    for row in rows {
-                        // Bias and activation while the row is still in cache.
-                        fcn_direct_convolution(shape, input, packed, output, Int32(row), 1)
-                        Epilogue.apply(bias: bias, activation: convolution.activation, to: output + row * width * channels,
-                                       positions: width, channels: channels)
-                    }
+        let (convolve, packed) = (filters.platform.directConvolution!.function, UnsafePointer(filters.values.base))
+        withUnsafePointer(to: &shape) { shape in
+            Parallel.split(outputSize.height, workers: workers) { _, rows in
+                for row in rows {
+                    // Bias and activation while the row is still in cache.
+                    convolve(shape, input, packed, output, Int32(row), 1)
+                    Epilogue.apply(bias: bias, activation: convolution.activation, to: output + row * width * channels,
+                                   positions: width, channels: channels)
                 }
             }
         }

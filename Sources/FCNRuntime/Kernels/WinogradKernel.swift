@@ -14,13 +14,20 @@ import FCNModel
 /// transformed data stays within a fixed budget whatever the image size: private chunks per
 /// worker for narrow layers, bands shared by all workers for wide ones (see `chunkTiles`).
 enum WinogradKernel {
-    /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column.
+    /// The transformed kernel: 36 matrices of (inputChannels, filters), k = 6·row + column, each
+    /// packed for the platform's packed GEMM when the level has one and the layer is wide enough
+    /// (see `packsProducts`), else row-major for OpenBLAS.
     struct TransformedWeights {
-        let values: [Float]  // (36, in, out)
+        /// Matrix k at `matrices.base + k · matrixStride`.
+        let matrices: AlignedFloats
+        let matrixStride: Int
+        let isPacked: Bool
         let inputChannels: Int
         let filters: Int
         /// The kernel size r and the output block m = 7 − r.
         let kernel: Int
+        /// The level whose transforms made the weights and transform the layer's inputs and outputs.
+        let platform: Platform
         var outputBlock: Int { 7 - kernel }
     }
 
@@ -53,15 +60,32 @@ enum WinogradKernel {
         }
     }
 
-    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel.
-    static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int) -> TransformedWeights {
+    /// Whether a layer's 36 products take the platform's packed GEMM: at least a panel of filters
+    /// and 64 input channels. With fewer channels each tile of the product is too short to pay for
+    /// loading and storing its sums (measured: LeNet's 50-channel ip1 runs faster on OpenBLAS).
+    static func packsProducts(inputChannels: Int, filters: Int, platform: Platform) -> Bool {
+        guard let gemm = platform.packedGemm else { return false }
+        return filters >= gemm.panelWidth && inputChannels >= 64
+    }
+
+    /// U = G g Gᵀ for every (in, out) pair of an (r, r, in, out) kernel, by `platform`'s
+    /// transforms, packed for its packed GEMM where `packsProducts`.
+    static func transform(kernel: [Float], size r: Int, inputChannels: Int, filters: Int, platform: Platform) -> TransformedWeights {
         let pairs = inputChannels * filters
-        let values = [Float](unsafeUninitializedCapacity: 36 * pairs) { result, count in
-            var scratch = [Float](repeating: 0, count: 6 * r * pairs)
-            fcn_winograd_kernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result.baseAddress!)
-            count = 36 * pairs
+        var scratch = [Float](repeating: 0, count: 6 * r * pairs)
+        let plain = AlignedFloats(count: 36 * pairs, alignment: platform.alignment) { result in
+            platform.winogradKernel(kernel, Int32(r), pairs, kernelTransform(r).flatMap { $0 }, &scratch, result)
         }
-        return TransformedWeights(values: values, inputChannels: inputChannels, filters: filters, kernel: r)
+        guard let gemm = platform.packedGemm, packsProducts(inputChannels: inputChannels, filters: filters, platform: platform) else {
+            return TransformedWeights(matrices: plain, matrixStride: pairs, isPacked: false, inputChannels: inputChannels,
+                                      filters: filters, kernel: r, platform: platform)
+        }
+        let stride = fcn_packed_count(Int32(inputChannels), Int32(filters), Int32(gemm.panelWidth))
+        let packed = AlignedFloats(count: 36 * stride, alignment: platform.alignment) { packed in
+            for k in 0..<36 { gemm.pack(plain.base + k * pairs, Int32(inputChannels), Int32(filters), packed + k * stride) }
+        }
+        return TransformedWeights(matrices: packed, matrixStride: stride, isPacked: true, inputChannels: inputChannels,
+                                  filters: filters, kernel: r, platform: platform)
     }
 
     /// Layers whose transformed kernel has at most this many (in, out) pairs (36 matrices, 2.4 MB
@@ -79,7 +103,10 @@ enum WinogradKernel {
 
     /// Per worker: one 6×6 input block and its half-transformed form (2 × (36, in)), then
     /// (m, 6, out) for the output transform.
-    private static func blockScratch(inputChannels: Int, filters: Int) -> Int { 72 * inputChannels + 24 * filters }
+    /// Rounded to whole cache lines, so that workers never share one.
+    private static func blockScratch(inputChannels: Int, filters: Int) -> Int {
+        (72 * inputChannels + 24 * filters).rounded(upToMultipleOf: ExecutionPlan.cacheLineFloats)
+    }
 
     /// The floats of scratch a layer with `outputSize` needs with `workers` threads: private
     /// chunks for every worker, or a band of tile rows within `budget` floats (at least one).
@@ -107,42 +134,40 @@ enum WinogradKernel {
         let blocks = scratch  // per worker, then the tiles' data
         let stages = Stages(convolution: convolution, weights: weights, bias: bias, input: input, inputSize: inputSize, output: output,
                             outputSize: outputSize, padding: padding, tilesAcross: tilesAcross, outputRows: outputTransform(block).flatMap { $0 })
-        weights.values.withUnsafeBufferPointer { transformed in
-            let transformed = transformed.baseAddress!
-            if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
-                let chunkData = scratch + workers * perWorker
-                let chunkCount = (tileCount + chunk - 1) / chunk
-                Parallel.split(chunkCount, workers: workers, piecesPerWorker: chunkCount) { worker, chunks in
-                    let block = blocks + worker * perWorker
-                    let data = chunkData + worker * 36 * chunk * (channels + filters)
-                    for index in chunks {
-                        let tiles = (index * chunk)..<min(tileCount, (index + 1) * chunk)
-                        stages.transformInputs(tiles, of: tiles, block: block, into: data)
-                        stages.multiply(elements: 0..<36, tileCount: tiles.count, transformed: transformed, data: data)
-                        stages.transformOutputs(tiles, of: tiles, block: block, data: data)
-                    }
+        let transformed = UnsafePointer(weights.matrices.base)
+        if let chunk = chunkTiles(inputChannels: channels, filters: filters) {
+            let chunkData = scratch + workers * perWorker
+            let chunkCount = (tileCount + chunk - 1) / chunk
+            Parallel.split(chunkCount, workers: workers, piecesPerWorker: chunkCount) { worker, chunks in
+                let block = blocks + worker * perWorker
+                let data = chunkData + worker * 36 * chunk * (channels + filters)
+                for index in chunks {
+                    let tiles = (index * chunk)..<min(tileCount, (index + 1) * chunk)
+                    stages.transformInputs(tiles, of: tiles, block: block, into: data)
+                    stages.multiply(elements: 0..<36, tileCount: tiles.count, transformed: transformed, data: data)
+                    stages.transformOutputs(tiles, of: tiles, block: block, data: data)
                 }
-                return
             }
-            let bandData = scratch + workers * perWorker
-            let perTileRow = 36 * tilesAcross * (channels + filters)
-            let bandTiles = tilesAcross * max(1, (scratchCount - workers * perWorker) / perTileRow)
-            var first = 0
-            while first < tileCount {
-                let band = first..<min(tileCount, first + bandTiles)
-                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
-                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
-                    stages.transformInputs(tiles, of: band, block: blocks + worker * perWorker, into: bandData)
-                }
-                Parallel.split(36, workers: workers) { _, elements in
-                    stages.multiply(elements: elements, tileCount: band.count, transformed: transformed, data: bandData)
-                }
-                Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
-                    let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
-                    stages.transformOutputs(tiles, of: band, block: blocks + worker * perWorker, data: bandData)
-                }
-                first = band.upperBound
+            return
+        }
+        let bandData = scratch + workers * perWorker
+        let perTileRow = 36 * tilesAcross * (channels + filters)
+        let bandTiles = tilesAcross * max(1, (scratchCount - workers * perWorker) / perTileRow)
+        var first = 0
+        while first < tileCount {
+            let band = first..<min(tileCount, first + bandTiles)
+            Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                stages.transformInputs(tiles, of: band, block: blocks + worker * perWorker, into: bandData)
             }
+            Parallel.split(36, workers: workers) { _, elements in
+                stages.multiply(elements: elements, tileCount: band.count, transformed: transformed, data: bandData)
+            }
+            Parallel.split(band.count, workers: workers, minimumShare: 8) { worker, range in
+                let tiles = (band.lowerBound + range.lowerBound)..<(band.lowerBound + range.upperBound)
+                stages.transformOutputs(tiles, of: band, block: blocks + worker * perWorker, data: bandData)
+            }
+            first = band.upperBound
         }
     }
 
@@ -169,7 +194,7 @@ enum WinogradKernel {
             for tile in tiles {
                 gather(input: input, inputSize: inputSize, top: (tile / tilesAcross) * size - padding.top,
                        left: (tile % tilesAcross) * size - padding.left, into: block)
-                fcn_winograd_input(block, Int32(channels), block + 36 * channels, data + (tile - band.lowerBound) * channels,
+                weights.platform.winogradInput(block, Int32(channels), block + 36 * channels, data + (tile - band.lowerBound) * channels,
                                    band.count * channels)
             }
         }
@@ -179,8 +204,15 @@ enum WinogradKernel {
             let (channels, filters) = (weights.inputChannels, weights.filters)
             let products = data + 36 * tileCount * channels
             for k in elements {
-                ConvolutionKernel.multiply(rows: tileCount, depth: channels, filters: filters, patches: data + k * tileCount * channels,
-                                           weights: transformed + k * channels * filters, output: products + k * tileCount * filters)
+                let (inputs, matrix, target) = (data + k * tileCount * channels, transformed + k * weights.matrixStride,
+                                                products + k * tileCount * filters)
+                if weights.isPacked {
+                    PackedGemmKernel.multiply(rows: tileCount, a: inputs, aStride: channels, packed: matrix, depth: channels,
+                                              columns: filters, platform: weights.platform, output: target, workers: 1)
+                } else {
+                    ConvolutionKernel.multiply(rows: tileCount, depth: channels, filters: filters, patches: inputs, weights: matrix,
+                                               output: target)
+                }
             }
         }
 
@@ -194,7 +226,7 @@ enum WinogradKernel {
                 let (top, left) = ((tile / tilesAcross) * size, (tile % tilesAcross) * size)
                 let (rows, columns) = (min(size, outputSize.height - top), min(size, outputSize.width - left))
                 let corner = output + (top * outputSize.width + left) * filters
-                fcn_winograd_output(products + (tile - band.lowerBound) * filters, band.count * filters, Int32(filters), outputRows,
+                weights.platform.winogradOutput(products + (tile - band.lowerBound) * filters, band.count * filters, Int32(filters), outputRows,
                                     Int32(size), partial, corner, outputSize.width * filters, Int32(rows), Int32(columns))
                 for row in 0..<rows {
                     Epilogue.apply(bias: bias, activation: convolution.activation, to: corner + row * outputSize.width * filters,
