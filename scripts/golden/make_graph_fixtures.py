@@ -375,11 +375,34 @@ def perturbation_check(label: str, fcn: keras.Model, geo: dict, rng, exact: bool
 # --------------------------------------------------------------------------------------------
 
 
+FIXED_DATE = "1980-01-01@00:00:00"
+
+
+def deterministic_members(members: list[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Keras writes two run-dependent things into a .keras zip: metadata.json's date_saved and
+    config.json's shared_object_id (the Python id() of an object shared by several layers, e.g.
+    the dtype policy). Replace the date by FIXED_DATE and number the ids 1, 2, ... in order of
+    first appearance (same sharing, so the model loads the same)."""
+    out = []
+    for member, data in members:
+        if member == "metadata.json":
+            meta = json.loads(data)
+            meta["date_saved"] = FIXED_DATE
+            data = json.dumps(meta).encode()
+        elif member == "config.json":
+            ids: dict[str, int] = {}
+            data = re.sub(rb'"shared_object_id": (\d+)',
+                          lambda m: b'"shared_object_id": %d' % ids.setdefault(m.group(1), len(ids) + 1), data)
+        out.append((member, data))
+    return out
+
+
 def normalize_keras_zip(path: Path, deflate: bool = False) -> None:
-    """Rewrite a .keras zip with fixed member dates (Keras stamps model.weights.h5 with the current
-    time), same member order and bytes; deflate=True compresses the members (reference FCNs only)."""
+    """Rewrite a .keras zip deterministically: fixed member dates (Keras stamps model.weights.h5
+    with the current time), deterministic_members(), same member order; deflate=True compresses
+    the members (reference FCNs only; the fixtures themselves stay stored, as Keras writes them)."""
     with zipfile.ZipFile(path) as z:
-        members = [(i.filename, z.read(i.filename)) for i in z.infolist()]
+        members = deterministic_members([(i.filename, z.read(i.filename)) for i in z.infolist()])
     with zipfile.ZipFile(path, "w") as z:
         for member, data in members:
             info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
@@ -775,10 +798,10 @@ def fixture_densenet_mini() -> dict:
 
     inp = keras.Input((32, 32, 3), name="input_layer")
     x = L.Conv2D(12, 3, padding="same", use_bias=False, name="conv1_conv")(inp)
-    for i in range(3):
+    for i in range(2):
         x = conv_block(x, 6, f"conv2_block{i + 1}")
     x = transition(x, "pool2")
-    for i in range(3):
+    for i in range(2):
         x = conv_block(x, 6, f"conv3_block{i + 1}")
     x = L.BatchNormalization(epsilon=1.001e-5, name="bn")(x)
     x = L.Activation("relu", name="relu")(x)
@@ -807,12 +830,12 @@ def fixture_convnext_mini() -> dict:
         return L.Add(name=f"{name}_add")([x, y])
 
     inp = keras.Input((32, 32, 3), name="input_layer")
-    x = L.Conv2D(16, 4, strides=4, name="stem_conv")(inp)
+    x = L.Conv2D(12, 4, strides=4, name="stem_conv")(inp)
     x = L.LayerNormalization(epsilon=1e-6, name="stem_layernorm")(x)
     x = block(x, "stage_0_block_0", "gelu")
     x = block(x, "stage_0_block_1", "gelu")
     x = L.LayerNormalization(epsilon=1e-6, name="downsampling_layernorm_1")(x)
-    x = L.Conv2D(32, 2, strides=2, name="downsampling_conv_1")(x)
+    x = L.Conv2D(24, 2, strides=2, name="downsampling_conv_1")(x)
     x = block(x, "stage_1_block_0", "hard_silu", (
         L.PReLU(shared_axes=[1, 2], name="stage_1_block_0_prelu"),
         L.Activation("hard_sigmoid", name="stage_1_block_0_hard_sigmoid"),
@@ -947,6 +970,239 @@ def fixture_bn_after_dense() -> list[dict]:
 
 
 # --------------------------------------------------------------------------------------------
+# Caffe: a CaffeNet-style deploy net with branches; NumPy forward pass is the reference
+# --------------------------------------------------------------------------------------------
+
+
+def q(*names):
+    return [f'"{n}"' for n in names]
+
+
+CAFFENET = [
+    {"name": "conv1", "type": "Convolution", "bottom": "data", "top": "conv1",
+     "convolution_param": {"num_output": 8, "kernel_size": 5, "stride": 2}},
+    {"name": "relu1", "type": "ReLU", "bottom": "conv1", "top": "conv1"},
+    {"name": "pool1", "type": "Pooling", "bottom": "conv1", "top": "pool1",
+     "pooling_param": {"pool": "MAX", "kernel_size": 3, "stride": 2}},
+    {"name": "norm1", "type": "LRN", "bottom": "pool1", "top": "norm1",
+     "lrn_param": {"local_size": 5, "alpha": 0.5, "beta": 0.75, "k": 2.0}},
+    {"name": "conv2", "type": "Convolution", "bottom": "norm1", "top": "conv2",
+     "convolution_param": {"num_output": 12, "pad": 1, "kernel_size": 3, "group": 2}},
+    {"name": "bn2", "type": "BatchNorm", "bottom": "conv2", "top": "conv2",
+     "batch_norm_param": {"use_global_stats": "true", "eps": 1e-5}},
+    {"name": "scale2", "type": "Scale", "bottom": "conv2", "top": "conv2", "scale_param": {"bias_term": "true"}},
+    {"name": "relu2", "type": "ReLU", "bottom": "conv2", "top": "conv2"},
+    {"name": "conv3a", "type": "Convolution", "bottom": "conv2", "top": "conv3a",
+     "convolution_param": {"num_output": 12, "kernel_size": 1}},
+    {"name": "conv3b", "type": "Convolution", "bottom": "conv2", "top": "conv3b",
+     "convolution_param": {"num_output": 12, "pad": 1, "kernel_size": 3}},
+    {"name": "sum3", "type": "Eltwise", "bottom": q("conv3a", "conv3b"), "top": "sum3",
+     "eltwise_param": {"operation": "SUM"}},
+    {"name": "relu3", "type": "ReLU", "bottom": "sum3", "top": "sum3"},
+    {"name": "concat3", "type": "Concat", "bottom": q("sum3", "conv2"), "top": "concat3",
+     "concat_param": {"axis": 1}},
+    {"name": "pool3", "type": "Pooling", "bottom": "concat3", "top": "pool3",
+     "pooling_param": {"pool": "MAX", "kernel_size": 3, "stride": 2}},
+    {"name": "fc6", "type": "InnerProduct", "bottom": "pool3", "top": "fc6",
+     "inner_product_param": {"num_output": 32}},
+    {"name": "relu6", "type": "ReLU", "bottom": "fc6", "top": "fc6"},
+    {"name": "drop6", "type": "Dropout", "bottom": "fc6", "top": "fc6", "dropout_param": {"dropout_ratio": 0.5}},
+    {"name": "fc7", "type": "InnerProduct", "bottom": "fc6", "top": "fc7",
+     "inner_product_param": {"num_output": 10}},
+    {"name": "prob", "type": "Softmax", "bottom": "fc7", "top": "prob"},
+]
+
+
+def _bottoms(layer):
+    b = layer["bottom"]
+    return [v.strip('"') for v in b] if isinstance(b, list) else [b]
+
+
+def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) -> np.ndarray:
+    """Float64 NCHW forward pass with Caffe semantics. fcn_shapes: {ip layer: (C, h, w) of its
+    input at the training size} turns each InnerProduct into a valid conv ((out, C, h, w) from
+    the CHW rows; later ones 1x1) and keeps softmax over channels."""
+    t = {"data": x.astype(np.float64)}
+    for layer in CAFFENET:
+        kind, name = layer["type"], layer["name"]
+        ins = [t[b] for b in _bottoms(layer)]
+        a = ins[0]
+        w = [v.astype(np.float64) for v in blobs.get(name, [])]
+        if kind == "Convolution":
+            p = layer["convolution_param"]
+            g, pad, s = p.get("group", 1), p.get("pad", 0), p.get("stride", 1)
+            og, ig = w[0].shape[0] // g, w[0].shape[1]
+            y = np.concatenate([np_conv(a[:, i * ig:(i + 1) * ig], w[0][i * og:(i + 1) * og], w[1][i * og:(i + 1) * og],
+                                        (s, s), (1, 1), (pad,) * 4) for i in range(g)], axis=1)
+        elif kind == "ReLU":
+            y = np.maximum(a, 0)
+        elif kind == "Pooling":
+            p = layer["pooling_param"]
+            k, s, pad = p["kernel_size"], p["stride"], p.get("pad", 0)
+            rows, _ = pool_windows(a.shape[2], k, s, ("caffe", pad))
+            cols, _ = pool_windows(a.shape[3], k, s, ("caffe", pad))
+            y = np.zeros(a.shape[:2] + (len(rows), len(cols)))
+            for i, (r0, r1, dh) in enumerate(rows):
+                for j, (c0, c1, dw) in enumerate(cols):
+                    win = a[:, :, r0:r1, c0:c1]
+                    y[:, :, i, j] = win.max(axis=(2, 3)) if p["pool"] == "MAX" else win.sum(axis=(2, 3)) / (dh * dw)
+        elif kind == "LRN":
+            p = layer["lrn_param"]
+            n, half = p["local_size"], (p["local_size"] - 1) // 2
+            sq = np.pad(a * a, ((0, 0), (half, half), (0, 0), (0, 0)))
+            acc = sum(sq[:, i:i + a.shape[1]] for i in range(n))
+            y = a / (p["k"] + p["alpha"] / n * acc) ** p["beta"]
+        elif kind == "BatchNorm":
+            sf = w[2][0]
+            mean, var = w[0] / sf, w[1] / sf
+            y = (a - mean[None, :, None, None]) / np.sqrt(var[None, :, None, None] + layer["batch_norm_param"]["eps"])
+        elif kind == "Scale":
+            y = a * w[0][None, :, None, None] + w[1][None, :, None, None]
+        elif kind == "Eltwise":
+            y = sum(ins)
+        elif kind == "Concat":
+            y = np.concatenate(ins, axis=1)
+        elif kind == "InnerProduct":
+            if fcn_shapes is None:
+                y = a.reshape(a.shape[0], -1) @ w[0].T + w[1]
+            else:
+                c, h, wd = fcn_shapes[name] if name in fcn_shapes else (a.shape[1], 1, 1)
+                y = np_conv(a, w[0].reshape(-1, c, h, wd), w[1], (1, 1), (1, 1), (0, 0, 0, 0))
+        elif kind == "Dropout":
+            y = a
+        elif kind == "Softmax":
+            e = np.exp(a - a.max(axis=1, keepdims=True))
+            y = e / e.sum(axis=1, keepdims=True)
+        else:
+            raise ValueError(kind)
+        t[layer["top"]] = y
+    return t[CAFFENET[-1]["top"]]
+
+
+def caffe_geometry(size: tuple[int, int], fcn_kernels: dict) -> dict:
+    """The calculator for the prototxt: Caffe pads p on both sides; pooling is ceil mode (a last
+    window starting in the padding dropped); InnerProduct = (h, w) valid conv, later 1x1."""
+    st = {"data": [(n, 1, 1, 0.0) for n in size]}
+    for layer in CAFFENET:
+        kind = layer["type"]
+        ins = [st[b] for b in _bottoms(layer)]
+        cur = ins[0]
+        if len(ins) > 1:  # merge: same size, jump and start; the largest receptive field
+            assert all((i[a][0], i[a][2], i[a][3]) == (cur[a][0], cur[a][2], cur[a][3]) for i in ins for a in range(2)), layer["name"]
+            cur = [(cur[a][0], max(i[a][1] for i in ins), cur[a][2], cur[a][3]) for a in range(2)]
+        if kind in ("Convolution", "Pooling", "InnerProduct"):
+            if kind == "InnerProduct":
+                k, s, p = fcn_kernels.get(layer["name"], (1, 1)), 1, 0
+                k = list(k)
+            else:
+                prm = layer["convolution_param" if kind == "Convolution" else "pooling_param"]
+                k, s, p = [prm["kernel_size"]] * 2, prm.get("stride", 1), prm.get("pad", 0)
+            new = []
+            for a in range(2):
+                n, rf, j, start = cur[a]
+                if kind == "Pooling":
+                    n_out = -(-(n + 2 * p - k[a]) // s) + 1
+                    if p > 0 and (n_out - 1) * s >= n + p:
+                        n_out -= 1
+                else:
+                    n_out = (n + 2 * p - k[a]) // s + 1
+                new.append((n_out, rf + (k[a] - 1) * j, j * s, start + ((k[a] - 1) / 2 - p) * j))
+            cur = new
+        st[layer["top"]] = cur
+    final = st[CAFFENET[-1]["top"]]
+    return {"input_size": list(size), "receptive_field": [int(a[1]) for a in final],
+            "jump": [int(a[2]) for a in final], "start": [float(a[3]) if a[3] % 1 else int(a[3]) for a in final],
+            "grid": [int(a[0]) for a in final]}
+
+
+def fixture_caffenet_mini() -> dict:
+    log("[caffenet_mini]")
+    rng = rng_for("graphs/caffenet_mini")
+    chw = (3, 27, 27)
+
+    def he(shape, fan_in):
+        return rng.normal(0.0, math.sqrt(2.0 / fan_in), shape).astype(np.float32)
+
+    blobs = {
+        "conv1": [he((8, 3, 5, 5), 75), rng.normal(0, 0.2, 8)],
+        "conv2": [he((12, 4, 3, 3), 36), rng.normal(0, 0.2, 12)],
+        "bn2": [rng.normal(0, 0.5, 12) * 3.0, rng.uniform(0.3, 2.0, 12) * 3.0, np.array([3.0])],
+        "scale2": [rng.uniform(0.6, 1.5, 12), rng.normal(0, 0.3, 12)],
+        "conv3a": [he((12, 12, 1, 1), 12), rng.normal(0, 0.2, 12)],
+        "conv3b": [he((12, 12, 3, 3), 108), rng.normal(0, 0.2, 12)],
+        "fc6": [he((32, 24 * 3 * 3), 216), rng.normal(0, 0.2, 32)],
+        "fc7": [he((10, 32), 32) * 0.3, rng.normal(0, 0.2, 10)],
+    }
+    blobs = {k: [np.asarray(v, np.float32) for v in vs] for k, vs in blobs.items()}
+    model_path = GRAPHS / "caffenet_mini.caffemodel.h5"
+    mf.write_caffe_h5(model_path, [lyr["name"] for lyr in CAFFENET], blobs)
+    proto = GRAPHS / "caffenet_mini.prototxt"
+    text = mf.render_prototxt("caffenet_mini", list(chw), CAFFENET, input_layer=False)
+    proto.write_text(f"# {NOTE}\n" + text.split("\n", 1)[1])
+
+    # read back what was written, as an importer would
+    with mf.h5py.File(model_path) as f:
+        read = {name: [f["data"][name][str(i)][()] for i in range(len(f["data"][name]))] for name in f["data"]}
+    x = rng.uniform(-1, 1, (2, *chw)).astype(np.float32)
+    out = caffe_forward(x, read)
+    fcn_shapes = {"fc6": (24, 3, 3)}
+    y = caffe_forward(x, read, fcn_shapes).reshape(out.shape)
+    relcheck("caffenet_mini: NumPy FCN at the training size vs the NumPy classifier", y, out)
+    kernels = {"fc6": (3, 3)}
+    train_geo = caffe_geometry(chw[1:], kernels)
+    assert train_geo["grid"] == [1, 1], train_geo
+    j = train_geo["jump"]
+    size = (chw[1] + 2 * j[0] + 1, chw[2] + 3 * j[1] + 3)
+    geo = caffe_geometry(size, kernels)
+    xf = rng.uniform(-1, 1, (1, chw[0], *size)).astype(np.float32)
+    yf = caffe_forward(xf, read, fcn_shapes)
+    assert list(yf.shape[2:]) == geo["grid"], (yf.shape, geo)
+    check(f"caffenet_mini: calculator grid {geo['grid']} == NumPy FCN output at {list(size)}", 0.0)
+    # ceil mode really matters here: pool1 at the training size is 6 (floor would give 5)
+    return {
+        "name": "caffenet_mini", "file": rel(model_path), "also": [], "arch": rel(proto), "data_format": "caffe",
+        "input_shape": list(chw), "classes": 10, "pads": True, "nodes": len(CAFFENET), "refused": None,
+        "golden": {"input": save_npy(GRAPHS / "caffenet_mini.input.npy", x),
+                   "output": save_npy(GRAPHS / "caffenet_mini.output.npy", out),
+                   "fcn_input": save_npy(GRAPHS / "caffenet_mini.fcn_input.npy", xf),
+                   "fcn_output": save_npy(GRAPHS / "caffenet_mini.fcn_output.npy", yf)},
+        "geometry": geo, "reference_fcn": None,
+        "notes": "Caffe deploy prototxt + HDF5 snapshot (/data/<layer>/<i>; OIHW kernels, IP (out, in) with "
+                 "CHW rows). conv2 group 2; LRN across channels (local_size 5, alpha 0.5, beta 0.75, k 2: "
+                 "y = x / (k + alpha/n * sum x^2)^beta); ceil-mode MAX pooling (pool1 12 -> 6, pool3 6 -> 3); "
+                 "BatchNorm (use_global_stats; mean and variance divided by scale_factor 3) + Scale (bias); "
+                 "branch conv3a (1x1) / conv3b (3x3 pad 1) -> Eltwise SUM; Concat(sum3, conv2) on channels; "
+                 "in-place ReLU/BN/Scale/Dropout; Softmax. nodes = prototxt layers (no input). Reference: "
+                 "NumPy float64 forward pass (written here) reading the snapshot back; FCN: fc6 = 3x3 valid "
+                 "conv (rows reshaped (32, 24, 3, 3)), fc7 1x1; goldens NCHW, fcn_output (1, 10, Ho, Wo).",
+    }
+
+
+def geometry_probe() -> None:
+    """The calculator against perturbations on a net that never pads (smooth activations, average
+    pooling, dilation, strides, a merge of branches with different receptive fields): the cells
+    that change must be exactly the predicted ones."""
+    log("[geometry probe]")
+    rng = new_session("geometry_probe")
+    inp = keras.Input((None, None, 2), name="probe_input")
+    a = L.Conv2D(4, 3, activation="tanh", name="a1")(inp)
+    a = L.Conv2D(4, 3, dilation_rate=2, activation="tanh", name="a2")(a)        # rf 7
+    b = L.Conv2D(4, 5, activation="tanh", name="b1")(inp)
+    b = L.Cropping2D(1, name="b_crop")(b)                                         # rf 5, aligned with a
+    x = L.Add(name="merge")([a, b])
+    x = L.AveragePooling2D(2, name="pool")(x)
+    x = L.Conv2D(3, (3, 2), strides=(2, 1), activation="tanh", name="head")(x)
+    model = keras.Model(inp, x, name="probe")
+    fill_weights(model, rng)
+    config = json.loads(model.to_json())["config"]
+    geo = geometry(config, (31, 26))
+    assert geo["receptive_field"] == [12, 10] and geo["jump"] == [4, 2] and geo["start"] == [5.5, 4.5], geo
+    y = np.asarray(model(np.zeros((1, 31, 26, 2), np.float32)))
+    assert list(y.shape[1:3]) == geo["grid"], (y.shape, geo)
+    perturbation_check("geometry probe (no padding, exact)", model, geo, rng, exact=True, pixels=12)
+
+
+# --------------------------------------------------------------------------------------------
 # Main
 # --------------------------------------------------------------------------------------------
 
@@ -989,12 +1245,140 @@ FIXTURES = [
 ]
 EXTRA = [
     "fixture_preprocessing", "fixture_densenet_mini", "fixture_convnext_mini", "fixture_efficientnet_se",
-    "fixture_misaligned", "fixture_bn_after_dense",
+    "fixture_misaligned", "fixture_bn_after_dense", "fixture_caffenet_mini",
 ]
 
 
+def small_graph(name: str) -> keras.Model:
+    """A tiny two-branch functional model whose config the bad inputs edit."""
+    new_session(name)
+    inp = keras.Input((8, 8, 1), name="input_layer")
+    a = L.Conv2D(2, 3, padding="same", name="conv_a")(inp)
+    b = L.Conv2D(2, 1, name="conv_b")(inp)
+    x = L.Add(name="add")([a, b])
+    x = L.Flatten(name="flatten")(x)
+    x = L.Dense(3, activation="softmax", name="predictions")(x)
+    return keras.Model(inp, x, name="small_graph")
+
+
+def _layer(cfg: dict, name: str) -> dict:
+    return next(lyr for lyr in cfg["config"]["layers"] if lyr["config"]["name"] == name)
+
+
+def _retarget(node_args, old: str, new: str) -> None:
+    """Point every inbound keras_history naming layer old at layer new."""
+    if isinstance(node_args, dict):
+        if node_args.get("class_name") == "__keras_tensor__" and node_args["config"]["keras_history"][0] == old:
+            node_args["config"]["keras_history"][0] = new
+        for v in node_args.values():
+            _retarget(v, old, new)
+    elif isinstance(node_args, list):
+        for v in node_args:
+            _retarget(v, old, new)
+
+
+def write_zip(path: Path, members: list[tuple[str, bytes]]) -> None:
+    with zipfile.ZipFile(path, "w") as z:
+        for member, data in members:
+            info = zipfile.ZipInfo(member, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            z.writestr(info, data)
+
+
+def zip64_bomb(path: Path, members: list[tuple[str, bytes]], bomb: str, claimed: int, payload: bytes) -> None:
+    """A zip with the given stored members plus one deflated member `bomb` whose local and central
+    headers (zip64 extra fields) claim an uncompressed size of `claimed` bytes while its deflate
+    data is `payload` compressed. Written by hand: no zipfile writer lets the declared size differ
+    from the data."""
+    body, central = b"", b""
+    for name, data, method, crc, size, comp in (
+            [(n.encode(), d, 0, zlib.crc32(d), len(d), d) for n, d in members]
+            + [(bomb.encode(), None, 8, zlib.crc32(payload), claimed, None)]):
+        if method == 8:
+            c = zlib.compressobj(9, zlib.DEFLATED, -15)
+            comp = c.compress(payload) + c.flush()
+        offset = len(body)
+        if size >= 0xFFFFFFFF:
+            extra = struct.pack("<HHQQ", 0x0001, 16, size, len(comp))
+            usize, csize, version = 0xFFFFFFFF, 0xFFFFFFFF, 45
+        else:
+            extra, usize, csize, version = b"", size, len(comp), 20
+        body += struct.pack("<IHHHHHIIIHH", 0x04034B50, version, 0, method, 0, 0x21, crc, csize, usize,
+                            len(name), len(extra)) + name + extra + comp
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, version, version, 0, method, 0, 0x21, crc,
+                               csize, usize, len(name), len(extra), 0, 0, 0, 0o644 << 16, offset) + name + extra
+    n = len(members) + 1
+    cd_offset = len(body)
+    eocd64 = struct.pack("<IQHHIIQQQQ", 0x06064B50, 44, 45, 45, 0, 0, n, n, len(central), cd_offset)
+    locator = struct.pack("<IIQI", 0x07064B50, 0, cd_offset + len(central), 1)
+    eocd = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, n, n, len(central), cd_offset, 0)
+    path.write_bytes(body + central + eocd64 + locator + eocd)
+
+
 def bad_inputs() -> list[dict]:
-    return []
+    log("[bad inputs]")
+    entries = []
+
+    def add(path: Path, kind: str, expect: list[str], notes: str) -> None:
+        entries.append({"file": rel(path), "arch": None, "kind": kind, "expect": expect, "notes": notes})
+
+    def write_cfg(path: Path, cfg: dict) -> None:
+        path.write_text(json.dumps({"_generated_by": NOTE, **cfg}) + "\n")
+
+    base = json.loads(small_graph("bad").to_json())
+
+    cfg = json.loads(json.dumps(base))  # conv_a takes its input from add: add -> conv_a -> add
+    _retarget(_layer(cfg, "conv_a")["inbound_nodes"], "input_layer", "add")
+    write_cfg(BAD / "cycle.json", cfg)
+    add(BAD / "cycle.json", "cycle", ["cycle", "conv_a"],
+        "Functional config: conv_a's inbound is add, and add's inbounds are conv_a and conv_b (cycle "
+        "conv_a -> add -> conv_a). Error names the cycle and a layer on it (conv_a or add; conv_a is "
+        "expected as the first layer in config order on the cycle).")
+
+    cfg = json.loads(json.dumps(base))
+    _retarget(_layer(cfg, "conv_b")["inbound_nodes"], "input_layer", "ghost_layer")
+    write_cfg(BAD / "unknown_inbound.json", cfg)
+    add(BAD / "unknown_inbound.json", "unknown-inbound", ["ghost_layer", "conv_b"],
+        "conv_b's inbound node names layer ghost_layer, which the config does not have.")
+
+    cfg = json.loads(json.dumps(base))
+    _layer(cfg, "conv_b")["config"]["name"] = "conv_a"
+    _retarget([_layer(cfg, "add")["inbound_nodes"][0]["args"][0][1]], "conv_b", "conv_a")
+    write_cfg(BAD / "duplicate_names.json", cfg)
+    add(BAD / "duplicate_names.json", "duplicate-name", ["duplicate", "conv_a"],
+        "Two layers are both called conv_a (the second was conv_b).")
+
+    cfg = json.loads(json.dumps(base))
+    _layer(cfg, "conv_b")["config"]["filters"] = 3
+    write_cfg(BAD / "add_mismatch.json", cfg)
+    add(BAD / "add_mismatch.json", "merge-shape-mismatch", ["add", "shape"],
+        "add merges conv_a (8x8x2) and conv_b, edited to 3 filters (8x8x3).")
+
+    model = small_graph("bad")
+    fill_weights(model, rng_for("graphs/bad"))
+    good = BAD / "_small_graph.keras"
+    model.save(good)
+    with zipfile.ZipFile(good) as z:
+        members = deterministic_members([(i.filename, z.read(i.filename)) for i in z.infolist()])
+    good.unlink()
+    write_zip(BAD / "missing_weights.keras", [m for m in members if m[0] != "model.weights.h5"])
+    add(BAD / "missing_weights.keras", "keras-zip-missing-weights", ["model.weights.h5"],
+        "A valid .keras zip (metadata.json, config.json) without model.weights.h5.")
+    weights = dict(members)["model.weights.h5"]
+    write_zip(BAD / "truncated_weights.keras",
+              [(m, d[: len(d) // 2] if m == "model.weights.h5" else d) for m, d in members])
+    add(BAD / "truncated_weights.keras", "keras-zip-truncated-weights", ["model.weights.h5"],
+        f"model.weights.h5 cut to its first {len(weights) // 2} of {len(weights)} bytes (zip CRC and sizes "
+        "match the truncated bytes: the zip is valid, the HDF5 inside is not).")
+    zip64_bomb(BAD / "zip_bomb.keras", [m for m in members if m[0] != "model.weights.h5"],
+               "model.weights.h5", 5 * 2**30, bytes(1 << 20))
+    add(BAD / "zip_bomb.keras", "zip-bomb", ["model.weights.h5", "large"],
+        "One zip64 member model.weights.h5 declaring 5 GiB uncompressed (5368709120 bytes) in both "
+        "headers, after the real metadata.json and config.json; its deflate data is 1 MiB of zeros "
+        "(about 1 KB, so the CRC and sizes disagree with the claim). A reader must refuse from the "
+        "declared size, before inflating.")
+    log(f"  {len(entries)} bad inputs written")
+    return entries
 
 
 def main() -> int:
@@ -1003,6 +1387,8 @@ def main() -> int:
     shutil.rmtree(GRAPHS, ignore_errors=True)
     BAD.mkdir(parents=True)
     only = sys.argv[1:]
+    if not only or "probe" in only:
+        geometry_probe()
     fixtures = [globals()[f]() for f in FIXTURES if not only or any(o in f for o in only)]
     extra = [globals()[f]() for f in EXTRA if not only or any(o in f for o in only)]
     fixtures += [e for group in extra for e in (group if isinstance(group, list) else [group])]
