@@ -550,7 +550,7 @@ def fixture_resnet_mini() -> dict:
     x = L.GlobalAveragePooling2D(name="avg_pool")(x)
     x = L.Dense(10, activation="softmax", name="predictions")(x)
     model = keras.Model(inp, x, name="resnet_mini")
-    fill_weights(model, rng, 0.3)
+    fill_weights(model, rng, 0.01)
     return finish("resnet_mini", model, rng, h5=True, probe="superset",
                   notes="ResNet-50 v1 bottlenecks (keras.applications names); projection shortcuts "
                         "with the stride on 1x1 convs (conv2_block1 stride 1, conv3_block1 stride 2), "
@@ -1079,6 +1079,66 @@ def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) ->
     return t[CAFFENET[-1]["top"]]
 
 
+def caffe_forward_tf(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) -> np.ndarray:
+    """Cross-check of caffe_forward with TensorFlow ops (NHWC, float64; LRN in float32): grouped conv as split
+    convs, tf.nn.local_response_normalization (depth_radius (n-1)/2, bias k, alpha alpha/n),
+    ceil-mode pooling as -inf padding at the end + VALID max pool."""
+    import tensorflow as tf
+
+    t = {"data": tf.constant(np.transpose(x, (0, 2, 3, 1)), tf.float64)}
+    for layer in CAFFENET:
+        kind, name = layer["type"], layer["name"]
+        ins = [t[b] for b in _bottoms(layer)]
+        a = ins[0]
+        w = [tf.constant(v, tf.float64) for v in blobs.get(name, [])]
+        if kind == "Convolution":
+            p = layer["convolution_param"]
+            g, pad, st = p.get("group", 1), p.get("pad", 0), p.get("stride", 1)
+            a = tf.pad(a, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+            kern = tf.transpose(w[0], (2, 3, 1, 0))  # OIHW -> HWIO
+            parts = zip(tf.split(a, g, axis=3), tf.split(kern, g, axis=3))
+            y = tf.concat([tf.nn.conv2d(ai, ki, st, "VALID") for ai, ki in parts], axis=3) + w[1]
+        elif kind == "ReLU":
+            y = tf.nn.relu(a)
+        elif kind == "Pooling":
+            p = layer["pooling_param"]
+            k, st = p["kernel_size"], p["stride"]
+            assert p["pool"] == "MAX" and p.get("pad", 0) == 0
+            extra = [(-(-(n - k) // st)) * st + k - n for n in a.shape[1:3]]
+            a = tf.pad(a, [[0, 0], [0, extra[0]], [0, extra[1]], [0, 0]], constant_values=-np.inf)
+            y = tf.nn.max_pool2d(a, k, st, "VALID")
+        elif kind == "LRN":
+            p = layer["lrn_param"]
+            y = tf.cast(tf.nn.local_response_normalization(  # float32 only
+                tf.cast(a, tf.float32), (p["local_size"] - 1) // 2, p["k"], p["alpha"] / p["local_size"],
+                p["beta"]), tf.float64)
+        elif kind == "BatchNorm":
+            y = tf.nn.batch_normalization(a, w[0] / w[2][0], w[1] / w[2][0], None, None,
+                                          layer["batch_norm_param"]["eps"])
+        elif kind == "Scale":
+            y = a * w[0] + w[1]
+        elif kind == "Eltwise":
+            y = tf.add_n(ins)
+        elif kind == "Concat":
+            y = tf.concat(ins, axis=3)
+        elif kind == "InnerProduct":
+            rows = int(w[0].shape[0])
+            if fcn_shapes is None:
+                flat = tf.reshape(tf.transpose(a, (0, 3, 1, 2)), (a.shape[0], -1)) if a.ndim == 4 else a  # CHW rows
+                y = tf.matmul(flat, w[0], transpose_b=True) + w[1]
+            else:
+                c, h, wd = fcn_shapes.get(name, (a.shape[-1], 1, 1))
+                kern = tf.transpose(tf.reshape(w[0], (rows, c, h, wd)), (2, 3, 1, 0))
+                y = tf.nn.conv2d(a, kern, 1, "VALID") + w[1]
+        elif kind == "Dropout":
+            y = a
+        elif kind == "Softmax":
+            y = tf.nn.softmax(a, axis=-1)
+        t[layer["top"]] = y
+    y = t[CAFFENET[-1]["top"]].numpy()
+    return y if y.ndim == 2 else np.transpose(y, (0, 3, 1, 2))
+
+
 def caffe_geometry(size: tuple[int, int], fcn_kernels: dict) -> dict:
     """The calculator for the prototxt: Caffe pads p on both sides; pooling is ceil mode (a last
     window starting in the padding dropped); InnerProduct = (h, w) valid conv, later 1x1."""
@@ -1148,6 +1208,7 @@ def fixture_caffenet_mini() -> dict:
     fcn_shapes = {"fc6": (24, 3, 3)}
     y = caffe_forward(x, read, fcn_shapes).reshape(out.shape)
     relcheck("caffenet_mini: NumPy FCN at the training size vs the NumPy classifier", y, out)
+    relcheck("caffenet_mini: TensorFlow-ops cross-check of the NumPy classifier", caffe_forward_tf(x, read), out)
     kernels = {"fc6": (3, 3)}
     train_geo = caffe_geometry(chw[1:], kernels)
     assert train_geo["grid"] == [1, 1], train_geo
@@ -1158,6 +1219,8 @@ def fixture_caffenet_mini() -> dict:
     yf = caffe_forward(xf, read, fcn_shapes)
     assert list(yf.shape[2:]) == geo["grid"], (yf.shape, geo)
     check(f"caffenet_mini: calculator grid {geo['grid']} == NumPy FCN output at {list(size)}", 0.0)
+    relcheck(f"caffenet_mini: TensorFlow-ops cross-check of the NumPy FCN at {list(size)}",
+             caffe_forward_tf(xf, read, fcn_shapes), yf)
     # ceil mode really matters here: pool1 at the training size is 6 (floor would give 5)
     return {
         "name": "caffenet_mini", "file": rel(model_path), "also": [], "arch": rel(proto), "data_format": "caffe",
