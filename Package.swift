@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
     ],
     targets: [
         // MARK: - System libraries
@@ -34,7 +35,8 @@ let package = Package(
         .target(name: "HDF5Writer", dependencies: ["CHDF5", "HDF5Reader"]),
         .target(
             name: "FCNImport",
-            dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),

@@ -20,6 +20,7 @@ static inline hid_t chdf5_property_default(void) { return H5P_DEFAULT; }
 static inline unsigned chdf5_access_read_only(void) { return H5F_ACC_RDONLY; }
 static inline unsigned chdf5_access_truncate(void) { return H5F_ACC_TRUNC; }
 static inline size_t chdf5_variable_length(void) { return H5T_VARIABLE; }
+static inline hid_t chdf5_file_access_class(void) { return H5P_FILE_ACCESS; }
 
 /// Stops libhdf5 from printing its error stack to stderr; errors are reported as values instead.
 static inline void chdf5_silence_error_printing(void) {

@@ -1,3 +1,4 @@
+import FCNGeometry
 import FCNModel
 
 /// What one classifier layer becomes in the fully convolutional network.
@@ -111,10 +112,35 @@ public struct FullyConvolutionalForm: Sendable {
         if let last = kinds.last, case .flattened(_, _, let flatten) = last, fates.allSatisfy({ $0.refusal == nil }) {
             fates[flatten] = .refused("no Dense layer follows it, so what it flattens has no place in a grid")
         }
+        var firstRefusal = fates.firstIndex { $0.refusal != nil } ?? fates.count
+        var converted = Self.convertedNetwork(classifier, fates: fates, upTo: firstRefusal, options: options)
+        if firstRefusal == fates.count, let merge = Self.misalignedAtEverySize(converted),
+           let index = classifier.layers.firstIndex(where: { $0.name == merge.layer }) {
+            fates[index] = .refused(merge.reason)
+            firstRefusal = index
+            converted = Self.convertedNetwork(classifier, fates: fates, upTo: firstRefusal, options: options)
+        }
         self.fates = fates
-        let firstRefusal = fates.firstIndex { $0.refusal != nil } ?? fates.count
-        convertiblePart = Self.convertedNetwork(classifier, fates: fates, upTo: firstRefusal, options: options)
+        convertiblePart = converted
         network = firstRefusal == fates.count ? convertiblePart : nil
+    }
+
+    /// A merge whose inputs sit at different offsets at the classifier's size and at every size
+    /// near it: its cells would combine different crops whatever the input. (Where only some sizes
+    /// misalign, as TensorFlow's `same` padding makes them, the network converts and each size is
+    /// checked when it is run.)
+    private static func misalignedAtEverySize(_ network: Network) -> (layer: String, reason: String)? {
+        do {
+            _ = try NetworkGeometry(network: network)
+            return nil
+        } catch {
+            guard case .misalignedMerge(let layer, _, let starts, let jumps, let aligned) = error, aligned.isEmpty else { return nil }
+            let offsets = zip(starts, jumps).map { start, jump in
+                "\(Quoted(start.0)) at offset (\(start.1), \(start.2)) px, stride \(jump)"
+            }.joined(separator: " and ")
+            return (layer, "it adds maps whose cells sit at different places (\(offsets)) at every input size, "
+                + "so its cells would combine different crops")
+        }
     }
 
     // MARK: - The rule, layer by layer
@@ -125,7 +151,16 @@ public struct FullyConvolutionalForm: Sendable {
         let input = received[0]
         func refuse(_ reason: String) -> (LayerFate, Kind) { (.refused(reason), .map) }
         switch layer.operation {
-        case .convolution, .pooling, .zeroPadding, .localResponseNormalization, .layerNormalization:
+        case .layerNormalization:
+            // Over the channels of each position, or of each cell.
+            if case .flattened = input { return refuse("it normalises a flattened map, whose positions a Dense has not covered yet") }
+            return (.kept, input)
+        case .convolution(let convolution) where convolution.kernelSize == Size2D(square: 1) && convolution.strides == Size2D(square: 1)
+            && (convolution.padding.isUnpadded || convolution.padding == .same):
+            // A 1×1 convolution acts on each position alone (`same` pads nothing for it): on a cell as on a map.
+            if case .flattened = input { return refuse("it slides over a map, but what reaches it has been flattened") }
+            return (.kept, input)
+        case .convolution, .pooling, .zeroPadding, .localResponseNormalization:
             guard input == .map else { return refuse("it slides over a map, but what reaches it has been flattened or pooled to a vector") }
             return (.kept, .map)
         case .resize:
@@ -199,7 +234,7 @@ public struct FullyConvolutionalForm: Sendable {
         }
     }
 
-    private static func flattenOrder(_ layer: Layer) -> FlattenOrder {
+    fileprivate static func flattenOrder(_ layer: Layer) -> FlattenOrder {
         if case .flatten(let order) = layer.operation { return order }
         return .heightWidthChannels
     }
@@ -244,5 +279,16 @@ public struct FullyConvolutionalForm: Sendable {
         return Network(name: classifier.name + "_fcn", inputShape: inputShape, dataFormat: classifier.dataFormat, layers: layers,
                        inputHasChannelAxis: classifier.inputHasChannelAxis, isSequence: classifier.isSequence,
                        inputName: classifier.inputName)
+    }
+}
+
+extension PaddingMode {
+    /// True for `valid` and for explicit padding of nothing.
+    var isUnpadded: Bool {
+        switch self {
+        case .valid: return true
+        case .same: return false
+        case .explicit(let edges): return edges.isZero
+        }
     }
 }

@@ -44,6 +44,7 @@ public enum ModelImporter {
             }
             return try ArchitectureFile.read(path: path).model(weights: nil, options: options)
         }
+        if KerasArchive.isZip(path) { return try loadArchive(path: path, options: options) }
         let file: H5File
         let root: H5Group
         do {
@@ -62,6 +63,26 @@ public enum ModelImporter {
             throw .architectureRequired(path: path, format: layout.kindName)
         }
         return try architecture.model(weights: (root, layout), options: options)
+    }
+}
+
+extension ModelImporter {
+    /// A Keras 3 `.keras` zip: its config, and the weights of its `model.weights.h5`.
+    static func loadArchive(path: String, options: ImportOptions) throws(ImportError) -> Model {
+        if options.architecturePath != nil {
+            throw .noModel(path: path, reason: "a .keras file holds its own architecture; leave out --arch")
+        }
+        let archive = try KerasArchive(path: path)
+        let architecture = ArchitectureFile.keras(try KerasArchitecture(json: archive.config, path: path + ":config.json"), path: nil,
+                                                  recorded: .init(kerasVersion: archive.kerasVersion, backend: "tensorflow"))
+        let root: H5Group
+        do { root = try archive.weights().root() } catch let error as ImportError { throw error } catch {
+            throw .noModel(path: path, reason: "the archive's model.weights.h5 is damaged: \(error)")
+        }
+        var model = try architecture.model(weights: (root, .kerasSaveableTree), options: options)
+        model.source.format = "Keras \(archive.kerasVersion ?? "3") model (.keras)"
+        model.source.path = path
+        return model
     }
 }
 

@@ -36,8 +36,9 @@ public enum KerasFileWriter {
         guard let weights = model.weights else { throw .noWeights }
         let plan = try KerasLayerPlan(network: model.network, weights: weights)
         let config: [String: Any] = [
-            "class_name": "Sequential",
-            "config": ["name": model.network.name, "trainable": true, "layers": plan.layers] as [String: Any],
+            "class_name": "Functional",
+            "config": ["name": KerasLayerPlan.kerasName(model.network.name), "trainable": true, "layers": plan.layers,
+                       "input_layers": [[plan.inputName, 0, 0]], "output_layers": [[plan.outputName, 0, 0]]] as [String: Any],
         ]
         let configData = try! JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])
         let configText = String(decoding: configData, as: UTF8.self)
@@ -75,7 +76,8 @@ public enum KerasFileWriter {
     }
 }
 
-/// The Keras layers (as config dictionaries) and weights that express a network.
+/// The Keras layers (as config dictionaries of a functional model) and weights that express a
+/// network: each IR layer as one Keras layer, or a few (padding before, an activation after).
 struct KerasLayerPlan {
     struct StoredWeight {
         let role: String
@@ -85,32 +87,89 @@ struct KerasLayerPlan {
     private(set) var layers: [[String: Any]] = []
     private(set) var layerNames: [String] = []
     private(set) var weights: [String: [StoredWeight]] = [:]
-    /// Whether what flows at this point is known to be ≥ 0 (after relu, sigmoid, softmax).
-    private var nonNegative = false
+    let inputName: String
+    /// The Keras layer whose output is the network's.
+    var outputName: String { holder[network.layers.last?.name ?? network.inputName] ?? inputName }
+    private let network: Network
+    /// For every IR value, the Keras layer that holds it.
+    private var holder: [String: String] = [:]
+    private var usedNames: Set<String> = []
+    /// For every IR value, the channels it has, for the tensors' shapes in the config.
+    private let channels: [String: Int]
+    /// Whether each IR value is known to be ≥ 0 (after relu, sigmoid, softmax).
+    private var nonNegative: [String: Bool] = [:]
+    private var sequence: Bool { network.isSequence }
+
+    /// A Keras layer name for an FCNKit one: Keras forbids `/`.
+    static func kerasName(_ name: String) -> String { name.replacingOccurrences(of: "/", with: "_") }
 
     init(network: Network, weights modelWeights: [String: LayerWeights]) throws(KerasExportError) {
-        layers.append(["class_name": "InputLayer",
-                       "config": ["batch_shape": [NSNull(), NSNull(), NSNull(), network.inputShape.channels],
-                                  "dtype": "float32", "name": "input_layer"] as [String: Any]])
+        self.network = network
+        let shapes = (try? network.outputShapes()) ?? []
+        var channels = [network.inputName: network.inputShape.channels]
+        for (layer, shape) in zip(network.layers, shapes) { channels[layer.name] = shape.channels }
+        self.channels = channels
+        inputName = Self.kerasName(network.inputName)
+        usedNames.insert(inputName)
+        holder[network.inputName] = inputName
+        layers.append(["module": "keras.layers", "class_name": "InputLayer", "name": inputName, "inbound_nodes": [] as [Any],
+                       "config": ["batch_shape": [NSNull()] + (sequence ? [NSNull()] : [NSNull(), NSNull()]) + [network.inputShape.channels],
+                                  "dtype": "float32", "sparse": false, "name": inputName] as [String: Any]])
         for layer in network.layers {
             try add(layer, weights: modelWeights[layer.name])
         }
+        orderAsKeras()
     }
 
-    private mutating func append(_ className: String, _ name: String, _ config: [String: Any], weights stored: [StoredWeight] = []) {
+    /// The Keras layers that each one reads, by name.
+    private var reads: [String: [String]] = [:]
+
+    /// Puts the layers in the order Keras gives a functional model's `layers` (`kerasLayerOrder`),
+    /// which is the order in which its legacy `.h5` loader pairs them with `layer_names`.
+    private mutating func orderAsKeras() {
+        layerNames = kerasLayerOrder(layerNames, reads: reads, output: outputName)
+        let position = Dictionary(uniqueKeysWithValues: layerNames.enumerated().map { ($1, $0) })
+        layers.sort { (position[$0["name"] as! String] ?? -1) < (position[$1["name"] as! String] ?? -1) }
+    }
+
+    /// Appends a Keras layer reading the Keras layers `inputs`; returns its name.
+    @discardableResult
+    private mutating func append(_ className: String, _ name: String, _ config: [String: Any], inputs: [String],
+                                 weights stored: [StoredWeight] = []) -> String {
+        var unique = Self.kerasName(name)
+        while usedNames.contains(unique) { unique += "_" }
+        usedNames.insert(unique)
         var full = config
-        full["name"] = name
+        full["name"] = unique
         full["trainable"] = true
         full["dtype"] = "float32"
-        layers.append(["class_name": className, "config": full])
-        layerNames.append(name)
-        weights[name] = stored
+        let tensors: [Any] = inputs.map { input in
+            ["class_name": "__keras_tensor__",
+             "config": ["shape": [NSNull()], "dtype": "float32", "keras_history": [input, 0, 0]] as [String: Any]] as [String: Any]
+        }
+        let arguments: [Any] = tensors.count == 1 ? tensors : [tensors]
+        layers.append(["module": "keras.layers", "class_name": className, "name": unique, "config": full,
+                       "inbound_nodes": [["args": arguments, "kwargs": [String: Any]()] as [String: Any]]])
+        layerNames.append(unique)
+        weights[unique] = stored
+        reads[unique] = inputs
+        return unique
     }
+
+    /// Keras's name for a window along the layer's axes: [h, w], or [w] for sequences.
+    private func axes(_ size: Size2D) -> [Int] { sequence ? [size.width] : [size.height, size.width] }
+    private func kind(_ base: String) -> String { base + (sequence ? "1D" : "2D") }
+    /// A convolution kernel (kh, kw, in, out) as Keras stores it: (kw, in, out) for sequences.
+    private func kernel(_ tensor: Tensor) -> Tensor { sequence ? Tensor(shape: Array(tensor.shape.dropFirst()), values: tensor.values) : tensor }
 
     private mutating func add(_ layer: Layer, weights layerWeights: LayerWeights?) throws(KerasExportError) {
         func unsupported(_ reason: String) -> KerasExportError {
             .unsupported(layer: layer.name, className: layer.sourceClass, reason: reason)
         }
+        var inputs = layer.inputs.map { holder[$0] ?? Self.kerasName($0) }
+        let positive = layer.inputs.allSatisfy { nonNegative[$0] ?? false }
+        var isNonNegative = false
+        func finish(_ name: String) { holder[layer.name] = name }
         switch layer.operation {
         case .convolution(let convolution):
             guard case .convolution(let kernel, let bias)? = layerWeights else { throw unsupported("its weights are missing") }
@@ -118,19 +177,34 @@ struct KerasLayerPlan {
             switch convolution.padding {
             case .valid: break
             case .same: padding = "same"
-            case .explicit(let edges): addZeroPadding(edges, name: layer.name + "_pad")
+            case .explicit(let edges): inputs = [addZeroPadding(edges, name: layer.name + "_pad", input: inputs[0])]
             }
             let (activationName, separate) = try Self.activation(convolution.activation, unsupported: unsupported)
-            var stored = [StoredWeight(role: "kernel", tensor: kernel)]
-            if let bias { stored.append(StoredWeight(role: "bias", tensor: bias)) }
-            append("Conv2D", layer.name, [
-                "filters": convolution.filters, "kernel_size": Self.pair(convolution.kernelSize),
-                "strides": Self.pair(convolution.strides), "dilation_rate": Self.pair(convolution.dilation),
-                "padding": padding, "data_format": "channels_last", "groups": 1,
+            let inputChannels = channels[layer.inputs[0]] ?? kernel.shape[2] * convolution.groups
+            var config: [String: Any] = [
+                "kernel_size": axes(convolution.kernelSize), "strides": axes(convolution.strides),
+                "dilation_rate": axes(convolution.dilation), "padding": padding, "data_format": "channels_last",
                 "activation": activationName, "use_bias": bias != nil,
-            ], weights: stored)
-            if let separate { append(separate.className, layer.name + "_activation", separate.config) }
-            nonNegative = Self.isNonNegative(convolution.activation)
+            ]
+            var stored: [StoredWeight]
+            let className: String
+            if convolution.groups > 1, convolution.groups == inputChannels {
+                // Depthwise: Keras keeps the kernel as (kh, kw, channels, multiplier), the same values.
+                className = kind("DepthwiseConv")
+                config["depth_multiplier"] = convolution.filters / inputChannels
+                let shape = Array(kernel.shape.prefix(2)) + [inputChannels, convolution.filters / inputChannels]
+                stored = [StoredWeight(role: "depthwise_kernel", tensor: self.kernel(Tensor(shape: shape, values: kernel.values)))]
+            } else {
+                className = kind("Conv")
+                config["filters"] = convolution.filters
+                config["groups"] = convolution.groups
+                stored = [StoredWeight(role: "kernel", tensor: self.kernel(kernel))]
+            }
+            if let bias { stored.append(StoredWeight(role: "bias", tensor: bias)) }
+            var name = append(className, layer.name, config, inputs: inputs, weights: stored)
+            if let separate { name = append(separate.className, layer.name + "_activation", separate.config, inputs: [name]) }
+            finish(name)
+            isNonNegative = Self.isNonNegative(convolution.activation)
         case .pooling(let pooling):
             var padding = "valid"
             var edges = EdgePadding(uniform: 0)
@@ -142,49 +216,110 @@ struct KerasLayerPlan {
             if pooling.rounding == .ceil {
                 // Keras rounds down; one window more at the bottom and right is the same as
                 // stride − 1 extra cells there, which max pooling may take as zeros when its
-                // input is never negative.
-                edges.bottom += pooling.strides.height - 1
-                edges.right += pooling.strides.width - 1
+                // input is never negative. A last window that Caffe drops because it would start
+                // in the padding must not be added back.
+                let input = (try? network.inputShapes())?[network.layers.firstIndex(of: layer)!][0].spatial
+                edges.bottom += Self.ceilExtra(pooling.windows.vertical, length: input?.height ?? 0, before: edges.top, after: edges.bottom)
+                edges.right += Self.ceilExtra(pooling.windows.horizontal, length: input?.width ?? 0, before: edges.left, after: edges.right)
             }
             if !edges.isZero {
-                guard pooling.kind == .max, nonNegative else {
+                guard pooling.kind == .max, positive else {
                     throw unsupported(pooling.kind == .max
                         ? "Keras has no ceil rounding or explicit pooling padding; FCNKit emulates them with zeros only after a non-negative activation"
                         : "Keras average pooling cannot count windows the way Caffe does at padded or overhanging borders")
                 }
-                addZeroPadding(edges, name: layer.name + "_pad")
+                inputs = [addZeroPadding(edges, name: layer.name + "_pad", input: inputs[0])]
             }
-            append(pooling.kind == .max ? "MaxPooling2D" : "AveragePooling2D", layer.name, [
-                "pool_size": Self.pair(pooling.poolSize), "strides": Self.pair(pooling.strides), "padding": padding,
+            finish(append(kind(pooling.kind == .max ? "MaxPooling" : "AveragePooling"), layer.name, [
+                "pool_size": axes(pooling.poolSize), "strides": axes(pooling.strides), "padding": padding,
                 "data_format": "channels_last",
-            ])
+            ], inputs: inputs))
+            isNonNegative = positive
         case .zeroPadding(let edges):
-            addZeroPadding(edges, name: layer.name)
+            finish(addZeroPadding(edges, name: layer.name, input: inputs[0]))
+            isNonNegative = positive
         case .activation(let activation):
             let (name, separate) = try Self.activation(activation, unsupported: unsupported)
-            if let separate { append(separate.className, layer.name, separate.config) }
-            else { append("Activation", layer.name, ["activation": name]) }
-            nonNegative = Self.isNonNegative(activation)
+            if let separate { finish(append(separate.className, layer.name, separate.config, inputs: inputs)) }
+            else { finish(append("Activation", layer.name, ["activation": name], inputs: inputs)) }
+            isNonNegative = Self.isNonNegative(activation)
         case .batchNormalization(let normalization):
             guard case .batchNormalization(let gamma, let beta, let mean, let variance)? = layerWeights else {
                 throw unsupported("its weights are missing")
             }
-            append("BatchNormalization", layer.name, [
+            finish(append("BatchNormalization", layer.name, [
                 "axis": -1, "epsilon": Double(normalization.epsilon), "center": true, "scale": true, "momentum": 0.99,
-            ], weights: [StoredWeight(role: "gamma", tensor: gamma), StoredWeight(role: "beta", tensor: beta),
-                         StoredWeight(role: "moving_mean", tensor: mean), StoredWeight(role: "moving_variance", tensor: variance)])
-            nonNegative = false
+            ], inputs: inputs, weights: [StoredWeight(role: "gamma", tensor: gamma), StoredWeight(role: "beta", tensor: beta),
+                                         StoredWeight(role: "moving_mean", tensor: mean), StoredWeight(role: "moving_variance", tensor: variance)]))
+        case .layerNormalization(let normalization):
+            guard case .layerNormalization(let gamma, let beta)? = layerWeights else { throw unsupported("its weights are missing") }
+            finish(append("LayerNormalization", layer.name, [
+                "axis": [-1], "epsilon": Double(normalization.epsilon), "center": true, "scale": true,
+            ], inputs: inputs, weights: [StoredWeight(role: "gamma", tensor: gamma), StoredWeight(role: "beta", tensor: beta)]))
+        case .channelAffine:
+            // x · scale + shift per channel: a 1×1 depthwise convolution, exactly.
+            guard case .channelAffine(let scale, let shift)? = layerWeights else { throw unsupported("its weights are missing") }
+            let count = scale.values.count
+            finish(append(kind("DepthwiseConv"), layer.name, [
+                "kernel_size": axes(Size2D(square: 1)), "strides": axes(Size2D(square: 1)), "dilation_rate": axes(Size2D(square: 1)),
+                "padding": "valid", "data_format": "channels_last", "depth_multiplier": 1, "activation": "linear", "use_bias": true,
+            ], inputs: inputs, weights: [
+                StoredWeight(role: "depthwise_kernel", tensor: Tensor(shape: (sequence ? [1] : [1, 1]) + [count, 1], values: scale.values)),
+                StoredWeight(role: "bias", tensor: shift),
+            ]))
+        case .parametricReLU:
+            guard case .slopes(let slopes)? = layerWeights else { throw unsupported("its weights are missing") }
+            let shape = (sequence ? [1] : [1, 1]) + [slopes.values.count]
+            finish(append("PReLU", layer.name, ["shared_axes": sequence ? [1] : [1, 2]], inputs: inputs,
+                          weights: [StoredWeight(role: "alpha", tensor: Tensor(shape: shape, values: slopes.values))]))
+            isNonNegative = false
+        case .merge(let kind):
+            let className = switch kind {
+            case .add: "Add"
+            case .subtract: "Subtract"
+            case .multiply: "Multiply"
+            case .average: "Average"
+            case .maximum: "Maximum"
+            case .minimum: "Minimum"
+            }
+            finish(append(className, layer.name, [:], inputs: inputs))
+            isNonNegative = positive && kind != .subtract
+        case .concatenate:
+            finish(append("Concatenate", layer.name, ["axis": -1], inputs: inputs))
+            isNonNegative = positive
         case .dropout, .reshape:
-            break
+            holder[layer.name] = inputs[0]
+            isNonNegative = positive
+        case .localResponseNormalization:
+            throw unsupported("Keras has no local response normalisation layer")
+        case .resize(let resize):
+            finish(append("Resizing", layer.name, [
+                "height": resize.size.height, "width": resize.size.width, "interpolation": resize.interpolation.rawValue,
+                "crop_to_aspect_ratio": resize.cropToAspectRatio, "pad_to_aspect_ratio": false, "data_format": "channels_last",
+            ], inputs: inputs))
         case .dense, .flatten, .globalPooling:
             throw unsupported("the network is not fully convolutional; convert it first")
-        case .merge, .concatenate, .layerNormalization, .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
-            throw unsupported("PENDING")
         }
+        nonNegative[layer.name] = isNonNegative
     }
 
-    private mutating func addZeroPadding(_ edges: EdgePadding, name: String) {
-        append("ZeroPadding2D", name, ["padding": [[edges.top, edges.bottom], [edges.left, edges.right]], "data_format": "channels_last"])
+    /// How many zeros a Keras floor pooling needs after the input to make Caffe's ceil count.
+    static func ceilExtra(_ window: AxisWindow, length: Int, before: Int, after: Int) -> Int {
+        let ceil = window.outputLength(inputLength: length, mode: .explicit(before: before, after: after)) ?? 0
+        var floorWindow = window
+        floorWindow.rounding = .floor
+        var extra = 0
+        while (floorWindow.outputLength(inputLength: length, mode: .explicit(before: before, after: after + extra)) ?? 0) < ceil {
+            extra += 1
+        }
+        return extra
+    }
+
+    /// Appends a zero padding of `edges` reading `input`; returns its name.
+    private mutating func addZeroPadding(_ edges: EdgePadding, name: String, input: String) -> String {
+        if sequence { return append("ZeroPadding1D", name, ["padding": [edges.left, edges.right]], inputs: [input]) }
+        return append("ZeroPadding2D", name, ["padding": [[edges.top, edges.bottom], [edges.left, edges.right]], "data_format": "channels_last"],
+                      inputs: [input])
     }
 
     private static func pair(_ size: Size2D) -> [Int] { [size.height, size.width] }
@@ -192,8 +327,8 @@ struct KerasLayerPlan {
     private static func isNonNegative(_ activation: Activation) -> Bool {
         switch activation {
         case .relu(_, let slope, let threshold): return slope == 0 && threshold >= 0
-        case .sigmoid, .softmax, .softplus: return true
-        default: return false
+        case .sigmoid, .softmax, .softplus, .hardSigmoid, .hardSigmoidSixths: return true
+        case .linear, .elu, .selu, .tanh, .softsign, .swish, .hardSwish, .gelu: return false
         }
     }
 

@@ -94,7 +94,7 @@ public final class Executor {
                 runSample(sample.baseAddress!, plan: plan, channelsFirst: network.dataFormat == .channelsFirst)
             }
         }
-        return Tensor(shape: layout.outputShape(output, format: network.dataFormat), values: values)
+        return Tensor(shape: layout.outputShape(output, format: network.dataFormat, isSequence: network.isSequence), values: values)
     }
 
     /// Runs one sample and returns its output in the model's data format.

@@ -25,7 +25,14 @@ struct TensorLayout {
             return
         }
         var dimensions = shape
-        if !network.inputHasChannelAxis {
+        if network.isSequence {
+            // (length, channels) or (N, length, channels): a 1 × length map.
+            guard (2...3).contains(dimensions.count) else {
+                throw .inputShape(found: shape, expected: format == .channelsLast ? "(L, \(channels)) or (N, L, \(channels))"
+                                                                                  : "(\(channels), L) or (N, \(channels), L)")
+            }
+            dimensions.insert(1, at: dimensions.count - (format == .channelsLast ? 2 : 1))
+        } else if !network.inputHasChannelAxis {
             // Declared without a channel axis: (H, W) or (N, H, W).
             guard (2...3).contains(dimensions.count) else {
                 throw .inputShape(found: shape, expected: "(H, W) or (N, H, W)")
@@ -42,8 +49,9 @@ struct TensorLayout {
     }
 
     /// The shape of the result for `output`, in `format`, with a batch axis when the input had one.
-    func outputShape(_ output: ActivationShape, format: DataFormat) -> [Int] {
-        let dimensions = output.dimensions(in: format)
+    func outputShape(_ output: ActivationShape, format: DataFormat, isSequence: Bool = false) -> [Int] {
+        var dimensions = output.dimensions(in: format)
+        if isSequence, output.isFeatureMap { dimensions.remove(at: format == .channelsLast ? 0 : 1) }
         return hasBatchAxis ? [batch] + dimensions : dimensions
     }
 }

@@ -53,10 +53,24 @@ public struct VerificationReport: Sendable {
 /// Why a verification cannot be made.
 public enum VerificationError: Error, CustomStringConvertible {
     case classActivationMap
+    /// The classifier starts by resizing its input, which the FCN leaves out (it takes images at
+    /// the scale Resizing made), so the two take different inputs.
+    case resizing(layer: String)
+    /// The classifier gives more than one cell per crop, or the FCN a different count.
+    case outputsDiffer(classifier: Int, converted: Int)
 
     public var description: String {
-        "--gap cam makes a class activation map, which by design differs from the classifier (it drops the pooling); "
-            + "verify checks the exact form (--gap window)"
+        switch self {
+        case .classActivationMap:
+            return "--gap cam makes a class activation map, which by design differs from the classifier (it drops the pooling); "
+                + "verify checks the exact form (--gap window)"
+        case .resizing(let layer):
+            return "the classifier resizes its input first (layer \(Quoted(layer))); its FCN leaves that out and takes images at "
+                + "the resized scale, so the two cannot be compared on the same input (fcn run still runs the classifier exactly)"
+        case .outputsDiffer(let classifier, let converted):
+            return "at the classifier's own size the classifier gives \(classifier) values and the FCN \(converted); "
+                + "verify compares classifiers that give one vector of scores"
+        }
     }
 }
 
@@ -80,6 +94,7 @@ public struct Verifier {
                 memoryBudget: Int? = nil) throws {
         self.classifier = classifier
         if options.globalPooling == .cam { throw VerificationError.classActivationMap }
+        if let first = classifier.network.layers.first, case .resize = first.operation { throw VerificationError.resizing(layer: first.name) }
         if let converted {
             self.converted = converted
         } else {
@@ -109,6 +124,7 @@ public struct Verifier {
         let tensor = image.tensor(for: network)
         let expected = try classifierRunner.run(tensor).values
         let atSize = try convertedRunner.run(tensor).values
+        guard atSize.count == expected.count else { throw VerificationError.outputsDiffer(classifier: expected.count, converted: atSize.count) }
         let atClassifierSize = Agreement(actual: atSize, reference: expected)
 
         // (b) On a larger input.

@@ -36,6 +36,28 @@ public final class H5File {
         }
     }
 
+    /// Opens an HDF5 file held in memory, such as the `model.weights.h5` inside a `.keras` zip.
+    ///
+    /// - Parameters:
+    ///   - image: the file's bytes.
+    ///   - name: what messages call the file, such as `model.keras:model.weights.h5`.
+    /// - Throws: `HDF5Error` when the bytes are not an HDF5 file libhdf5 can open.
+    ///
+    /// The corresponding C functions are `H5Pset_fapl_core`, `H5Pset_file_image` and `H5Fopen`.
+    public init(image: [UInt8], name: String) throws(HDF5Error) {
+        path = name
+        guard image.starts(with: [0x89, 0x48, 0x44, 0x46, 0x0D, 0x0A, 0x1A, 0x0A]) else { throw .notHDF5(path: name) }
+        id = try LibraryCalls.serialized { () throws(HDF5Error) -> hid_t in
+            let access = try LibraryCalls.checked(H5Pcreate(chdf5_file_access_class())) { .cannotOpen(path: name, reason: $0) }
+            defer { H5Pclose(access) }
+            try LibraryCalls.checked(H5Pset_fapl_core(access, 1 << 16, false)) { .cannotOpen(path: name, reason: $0) }
+            // libhdf5 copies the image, so the pointer need not outlive the call.
+            let status = image.withUnsafeBytes { bytes in H5Pset_file_image(access, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
+            try LibraryCalls.checked(status) { .cannotOpen(path: name, reason: $0) }
+            return try LibraryCalls.checked(H5Fopen(name, chdf5_access_read_only(), access)) { .cannotOpen(path: name, reason: $0) }
+        }
+    }
+
     deinit { LibraryCalls.serialized { _ = H5Fclose(id) } }
 
     /// The root group, `/`.

@@ -104,7 +104,8 @@ struct KerasArchitecture {
             let entries = (config.array ?? config["layers"]?.array) ?? []
             let isSequential = className == "Sequential"
             let ordered = isSequential ? entries : try Self.topologicalOrder(entries, outputs: config["output_layers"], path: path)
-            var usedNames: [String: Int] = [:]
+            // Keras 3 numbers repeated class names in its own order of the layers.
+            let weightsPaths = Self.saveablePaths(ordered, sequential: isSequential, base: weightsPath)
             var previous = feeding
             for entry in ordered {
                 guard let entryClass = entry["class_name"]?.string else {
@@ -112,15 +113,7 @@ struct KerasArchitecture {
                 }
                 let entryConfig = entry["config"] ?? .object([:])
                 let entryName = entry["name"]?.string ?? entryConfig["name"]?.string ?? entryClass.lowercased()
-                // Keras 3 saves Sequential layers without their InputLayer, functional ones with it,
-                // each under its class name in snake case, numbered on repeats.
-                var entryWeightsPath = weightsPath
-                if !(isSequential && entryClass == "InputLayer") {
-                    let base = snakeCase(entryClass)
-                    let count = usedNames[base, default: -1] + 1
-                    usedNames[base] = count
-                    entryWeightsPath += (weightsPath.isEmpty ? "" : "/") + "layers/" + (count == 0 ? base : "\(base)_\(count)")
-                }
+                let entryWeightsPath = weightsPaths[entryName] ?? weightsPath
                 let inbound = isSequential ? previous.map { [$0] } ?? [] : inboundNames(entry["inbound_nodes"] ?? .array([])).map(resolve)
                 if entryClass == "InputLayer" {
                     if let feeding {
@@ -158,9 +151,34 @@ struct KerasArchitecture {
             return previous ?? feeding ?? inputName ?? name
         }
 
+        /// Where Keras 3's `.weights.h5` keeps each entry of a container: Sequential layers without
+        /// their InputLayer, functional ones with it, each under its class name in snake case,
+        /// numbered on repeats in the order Keras gives the container's layers.
+        static func saveablePaths(_ entries: [ConfigValue], sequential: Bool, base: String) -> [String: String] {
+            func name(_ entry: ConfigValue) -> String { entry["name"]?.string ?? entry["config"]?["name"]?.string ?? "" }
+            var byName: [String: ConfigValue] = [:]
+            for entry in entries { byName[name(entry)] = entry }
+            var order = entries.map(name)
+            if !sequential, let output = order.last {
+                let reads = Dictionary(uniqueKeysWithValues: entries.map { (name($0), inboundNames($0["inbound_nodes"] ?? .array([]))) })
+                order = kerasLayerOrder(order, reads: reads, output: output)
+            }
+            var used: [String: Int] = [:]
+            var paths: [String: String] = [:]
+            for entryName in order {
+                let className = byName[entryName]?["class_name"]?.string ?? ""
+                if sequential && className == "InputLayer" { continue }
+                let snake = snakeCase(className)
+                let count = used[snake, default: -1] + 1
+                used[snake] = count
+                paths[entryName] = base + (base.isEmpty ? "" : "/") + "layers/" + (count == 0 ? snake : "\(snake)_\(count)")
+            }
+            return paths
+        }
+
         private mutating func claim(_ name: String) throws(ImportError) {
             guard seen.insert(name).inserted else {
-                throw .unreadableArchitecture(path: path, reason: "two layers are named \(Quoted(name)); layer names must be unique")
+                throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(Quoted(name)): layer names must be unique")
             }
         }
 
@@ -169,9 +187,13 @@ struct KerasArchitecture {
         static func topologicalOrder(_ entries: [ConfigValue], outputs: ConfigValue?, path: String) throws(ImportError) -> [ConfigValue] {
             func name(_ entry: ConfigValue) -> String { entry["name"]?.string ?? entry["config"]?["name"]?.string ?? "" }
             var index: [String: Int] = [:]
+            var layerNames: Set<String> = []
             for (position, entry) in entries.enumerated() {
-                guard index[name(entry)] == nil else {
-                    throw .unreadableArchitecture(path: path, reason: "two layers are named \(Quoted(name(entry))); layer names must be unique")
+                // Keras wires by the entry's name but names the layer (and its weights) by the config's.
+                let configName = entry["config"]?["name"]?.string ?? name(entry)
+                guard index[name(entry)] == nil, layerNames.insert(configName).inserted else {
+                    let duplicate = index[name(entry)] == nil ? configName : name(entry)
+                    throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(Quoted(duplicate)): layer names must be unique")
                 }
                 index[name(entry)] = position
             }

@@ -86,8 +86,13 @@ struct KerasLayerTranslator {
         case "GlobalAveragePooling2D", "GlobalMaxPooling2D", "GlobalAvgPool2D", "GlobalMaxPool2D",
              "GlobalAveragePooling1D", "GlobalMaxPooling1D", "GlobalAvgPool1D", "GlobalMaxPool1D":
             try reader.requireDataFormat(dataFormat)
-            if config["keepdims"]?.bool == true { throw reader.unsupported("keepdims = true") }
-            return one(.globalPooling(layer.className.contains("Max") ? .max : .average))
+            let pooling = one(.globalPooling(layer.className.contains("Max") ? .max : .average))
+            guard config["keepdims"]?.bool == true else { return pooling }
+            // keepdims: the vector as a 1×1 map (1 × 1 for sequences too).
+            let pooled = layer.name + "/pooled"
+            return [Layer(name: pooled, sourceClass: layer.className, operation: pooling[0].operation, inputs: layer.inbound),
+                    Layer(name: layer.name, sourceClass: layer.className,
+                          operation: .reshape(.featureMap(height: 1, width: 1, channels: channels)), inputs: [pooled])]
         case "ZeroPadding2D":
             try reader.requireDataFormat(dataFormat)
             return one(.zeroPadding(try reader.edgePadding()))
