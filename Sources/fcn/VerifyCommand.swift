@@ -1,5 +1,6 @@
 import ArgumentParser
 import FCNConvert
+import FCNImport
 import FCNModel
 import FCNVerification
 import Foundation
@@ -33,6 +34,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "The seed of the random inputs.")
     var seed: UInt64 = 1
 
+    @Option(help: "A converted file to check against the classifier (such as one fcn convert wrote), instead of converting here.")
+    var converted: String?
+
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1.") }
         guard tolerance > 0 else { throw ValidationError("--tolerance must be positive.") }
@@ -40,7 +44,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArguments.load()
-        let verifier = try Verifier(classifier: model, options: conversion.options, threads: runtime.threads,
+        let convertedModel = try converted.map { path in try ModelImporter.load(path: path) }
+        let verifier = try Verifier(classifier: model, converted: convertedModel, options: conversion.options, threads: runtime.threads,
                                     memoryBudget: runtime.memoryBudget)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
         let small = report.classifierSize
