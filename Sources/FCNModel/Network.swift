@@ -116,21 +116,18 @@ public struct Network: Hashable, Sendable {
     ///
     /// - Throws: `ShapeError` naming the first layer that cannot take what it receives.
     public func outputShapes(input: ActivationShape? = nil) throws(ShapeError) -> [ActivationShape] {
-        // A Dense layer on a vector takes exactly the length it was built for.
-        let hasDense = layers.contains { if case .dense = $0.operation { true } else { false } }
-        let builtFor = !hasDense || input == nil || input == inputShape ? nil : try inputShapes()
+        // Flatten ties the Dense layers after it to the size the classifier was built for.
+        if let input, input != inputShape, let flatten = layers.first(where: { if case .flatten = $0.operation { true } else { false } }) {
+            throw ShapeError(
+                layer: flatten.name, input: input,
+                reason: "the classifier takes exactly \(inputShape.spatial) (its Flatten ties the Dense layers after it to that size); "
+                    + "convert the network (fcn convert) to run it on other sizes")
+        }
         let given = input ?? inputShape
         var shapes: [ActivationShape] = []
         shapes.reserveCapacity(layers.count)
         for (index, layer) in layers.enumerated() {
             let received = sources[index].map { source in source.shape(input: given, outputs: shapes) }
-            if case .dense = layer.operation, let expected = builtFor?[index].first, case .vector = expected,
-               expected.elementCount != received[0].elementCount {
-                throw ShapeError(
-                    layer: layer.name, input: received[0],
-                    reason: "Dense takes exactly \(expected.elementCount) values, which the classifier's own input "
-                        + "size \(inputShape.spatial) gives; convert the network (fcn convert) to run it on other sizes")
-            }
             shapes.append(try layer.outputShape(inputs: received))
         }
         return shapes

@@ -12,6 +12,8 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     case nonFiniteInput(index: Int)
     /// The input is smaller than the network's windows allow.
     case inputTooSmall(ShapeError)
+    /// The run needs more memory than the budget and the network cannot run in tiles.
+    case overBudget(needed: Int, budget: Int)
     /// `FCN_MAX_ISA` names no instruction-set level.
     case unknownInstructionSet(String)
 
@@ -26,7 +28,10 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
         case .nonFiniteInput(let index):
             return "the input contains NaN or infinity (first at flat index \(index))"
         case .inputTooSmall(let error):
-            return "the input is too small: \(error)"
+            return "the input does not fit the network: \(error)"
+        case .overBudget(let needed, let budget):
+            return "the run needs \(needed >> 20) MiB of buffers, more than --max-memory \(budget >> 20) MiB, and this network cannot "
+                + "run in tiles (it flattens, pools globally or resizes the whole input); raise --max-memory or convert the network"
         case .unknownInstructionSet(let text):
             return "FCN_MAX_ISA is '\(text)', which is none of \(InstructionSet.allCases.map(\.rawValue).joined(separator: ", "))"
         }

@@ -84,6 +84,11 @@ public final class Executor {
         let layout = try TensorLayout(inputShape: input.shape, network: network)
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
         let plan = try plan(for: network.inputShape(resizedTo: layout.size))
+        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
+            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
+            // pooling or resizing see the whole input at once.
+            throw .overBudget(needed: plan.workspaceBytes, budget: budget)
+        }
         let output = plan.output
         var values: [Float] = []
         values.reserveCapacity(layout.batch * output.elementCount)
@@ -112,7 +117,7 @@ public final class Executor {
         }
         var result = [Float](repeating: 0, count: size.count)
         result.withUnsafeMutableBufferPointer { result in
-            if let budget = memoryBudget, plan.workspaceBytes > budget, ExecutionPlan.isTileable(network) {
+            if let budget = memoryBudget, plan.workspaceBytes > budget {
                 var image = [Float](repeating: 0, count: inputSize.count)
                 image.withUnsafeMutableBufferPointer { image in
                     copyInput(into: image.baseAddress!)

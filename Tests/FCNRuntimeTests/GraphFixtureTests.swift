@@ -85,3 +85,27 @@ import _FCNTestSupport
         for word in bad.expect { #expect(text.contains(word.lowercased()), "\(word) in \(text)") }
     }
 }
+
+/// The public runtime checks what it is given instead of reading past buffers.
+@Suite struct ExecutorInputChecks {
+    @Test func weightsThatDoNotFitThePlanAreRefused() throws {
+        let network = Network(name: "test", inputShape: .featureMap(height: 5, width: 5, channels: 3), dataFormat: .channelsLast, layers: [
+            Layer(name: "conv", sourceClass: "Conv2D", operation: .convolution(Convolution(filters: 2, kernelSize: Size2D(square: 3)))),
+        ])
+        // A (3, 3, 1, 2) kernel for a 3-channel input.
+        let kernel = Tensor(shape: [3, 3, 1, 2], values: .init(repeating: 0.1, count: 18))
+        let model = Model(network: network, weights: ["conv": .convolution(kernel: kernel, bias: nil)], source: ModelSource(format: "test", path: "test"))
+        let error = try #require(throws: ExecutionError.self) { try Executor(model: model, threads: 1) }
+        #expect(error.description.contains("[3, 3, 1, 2]") && error.description.contains("[3, 3, 3, 2]"), "\(error)")
+    }
+
+    @Test func aBudgetTheNetworkCannotMeetInTilesIsSaid() throws {
+        let fixture = try #require(Manifest.shared.fixture(named: "k3_lenet"))
+        let executor = try Executor(model: try fixture.load(), threads: 1)
+        executor.memoryBudget = 1024
+        let error = try #require(throws: ExecutionError.self) {
+            try executor.run(try NumPyFile.read(path: Fixtures.path(fixture.golden.input)))
+        }
+        #expect(error.description.contains("--max-memory"), "\(error)")
+    }
+}

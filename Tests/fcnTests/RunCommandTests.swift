@@ -101,7 +101,11 @@ import _FCNTestSupport
 
     @Test func smallerThanTheMinimum() throws {
         let output = scratch.path("out.npy")
-        try expectRefused(["run", lenet, try write("small.npy", shape: [1, 20, 20, 1]), "-o", output], output: output, mentions: ["too small"])
+        try expectRefused(["run", lenet, try write("small.npy", shape: [1, 20, 20, 1]), "-o", output], output: output,
+                          mentions: ["takes exactly 28×28", "fcn convert"])
+        // 31×31 flattens to as many values as 28×28 does, but the classifier is not defined there.
+        try expectRefused(["run", lenet, try write("odd.npy", shape: [1, 31, 31, 1]), "-o", output], output: output,
+                          mentions: ["takes exactly 28×28"])
     }
 
     @Test func nonFiniteInput() throws {
