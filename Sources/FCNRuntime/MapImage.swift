@@ -69,6 +69,10 @@ public struct MapImage: Sendable {
     /// channel axis when the network declares none.
     public func tensor(for network: Network) -> Tensor {
         let tensor = framework(network.dataFormat)
+        if !network.inputShape.isFeatureMap { return Tensor(shape: [1, channels], values: tensor.values) }
+        if network.isSequence {
+            return Tensor(shape: network.dataFormat == .channelsLast ? [1, size.width, channels] : [1, channels, size.width], values: tensor.values)
+        }
         guard !network.inputHasChannelAxis else { return tensor }
         return Tensor(shape: [1, size.height, size.width], values: tensor.values)
     }

@@ -114,7 +114,9 @@ public struct Verifier {
     public func verify(largeSize: Size2D? = nil, samples: Int = 16, tolerance: Float = 1e-4, seed: UInt64 = 1) throws -> VerificationReport {
         let network = classifier.network
         let small = network.inputShape.spatial
-        let (large, geometry) = try Self.checkedSize(largeSize ?? Size2D(height: small.height * 2 + 3, width: small.width * 2 + 3),
+        // Sequences stay one row high.
+        let defaultSize = Size2D(height: network.isSequence ? 1 : small.height * 2 + 3, width: small.width * 2 + 3)
+        let (large, geometry) = try Self.checkedSize(largeSize ?? defaultSize,
                                                      network: converted.network, chosen: largeSize != nil)
         var random = SeededRandom(seed: seed)
         let channels = network.inputShape.channels
@@ -123,13 +125,13 @@ public struct Verifier {
         let image = random.image(small, channels: channels)
         let tensor = image.tensor(for: network)
         let expected = try classifierRunner.run(tensor).values
-        let atSize = try convertedRunner.run(tensor).values
+        let atSize = try convertedRunner.run(image.tensor(for: converted.network)).values
         guard atSize.count == expected.count else { throw VerificationError.outputsDiffer(classifier: expected.count, converted: atSize.count) }
         let atClassifierSize = Agreement(actual: atSize, reference: expected)
 
         // (b) On a larger input.
         let largeImage = random.image(large, channels: channels)
-        let gridTensor = try convertedRunner.run(largeImage.tensor(for: network))
+        let gridTensor = try convertedRunner.run(largeImage.tensor(for: converted.network))
         let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
         let grid = gridImage.size
         let cells = Self.sample(grid: grid, count: samples, random: &random)

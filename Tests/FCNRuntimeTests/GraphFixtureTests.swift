@@ -4,6 +4,7 @@ import FCNImport
 import FCNModel
 import FCNRuntime
 import FCNTensorIO
+import FCNVerification
 import Testing
 import _FCNTestSupport
 
@@ -107,5 +108,24 @@ import _FCNTestSupport
             try executor.run(try NumPyFile.read(path: Fixtures.path(fixture.golden.input)))
         }
         #expect(error.description.contains("--max-memory"), "\(error)")
+    }
+}
+
+/// A classifier on a plain vector (no spatial axes) runs, converts and verifies on its own shape.
+@Suite struct VectorClassifierTests {
+    @Test func aDenseOnlyModelRunsAndVerifies() throws {
+        let network = Network(name: "mlp", inputShape: .vector(length: 186), dataFormat: .channelsLast, layers: [
+            Layer(name: "hidden", sourceClass: "Dense", operation: .dense(Dense(units: 7, activation: .plainReLU))),
+            Layer(name: "scores", sourceClass: "Dense", operation: .dense(Dense(units: 3, activation: .softmax))),
+        ])
+        func tensor(_ shape: [Int]) -> Tensor { Tensor(shape: shape, values: (0..<shape.reduce(1, *)).map { Float(($0 * 37) % 11) / 11 - 0.4 }) }
+        let model = Model(network: network, weights: [
+            "hidden": .dense(kernel: tensor([186, 7]), bias: tensor([7])),
+            "scores": .dense(kernel: tensor([7, 3]), bias: tensor([3])),
+        ], source: ModelSource(format: "test", path: "test"))
+        let output = try Executor(model: model, threads: 1).run(tensor([2, 186]))
+        #expect(output.shape == [2, 3])
+        let report = try Verifier(classifier: model, threads: 1).verify(samples: 1)
+        #expect(report.passed)
     }
 }

@@ -22,6 +22,13 @@ import _FCNTestSupport
         #expect(bad.standardOutput.contains("FAILED"))
     }
 
+    @Test(arguments: ["graphs/conv1d_net.keras", "graphs/xception_mini.keras", "graphs/densenet_mini.keras"])
+    func verifiesGraphAndSequenceClassifiers(_ file: String) throws {
+        let result = try CommandRunner.run(["verify", Fixtures.path(file), "--samples", "6"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(result.standardOutput.contains("Verified"))
+    }
+
     @Test func inspectMarksTheRefusedLayerAndSaysWhy() throws {
         let result = try CommandRunner.run(["inspect", Fixtures.path("graphs/efficientnet_se.keras")])
         #expect(result.status == 0, "\(result.standardError)")
