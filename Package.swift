@@ -30,13 +30,14 @@ let package = Package(
 
         // MARK: - Public API
         .target(name: "FCNModel"),
-        .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
+        .target(name: "FCNDiagnostics"),
+        .target(name: "HDF5Reader", dependencies: ["CHDF5", "FCNDiagnostics"]),
         .target(name: "HDF5Writer", dependencies: ["CHDF5", "HDF5Reader"]),
         .target(
             name: "FCNImport",
-            dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
+            dependencies: ["FCNModel", "FCNDiagnostics", "HDF5Reader", .product(name: "Yams", package: "Yams")]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
-        .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
+        .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
@@ -53,7 +54,7 @@ let package = Package(
         .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 
         // MARK: - Unit test bundles
-        .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
+        .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "FCNDiagnostics", "_FCNTestSupport"]),
         .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNImport", "_FCNTestSupport"]),
         .testTarget(

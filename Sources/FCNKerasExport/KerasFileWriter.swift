@@ -72,6 +72,7 @@ public enum KerasFileWriter {
                 try group.writeDataset("\(name)/\(weight.role)", shape: weight.tensor.shape, values: weight.tensor.values)
             }
         }
+        try file.close()
     }
 }
 
