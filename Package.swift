@@ -30,24 +30,26 @@ let package = Package(
         .target(name: "CKernels"),
 
         // MARK: - Public API
-        .target(name: "FCNModel"),
-        .target(name: "HDF5Reader", dependencies: ["CHDF5"]),
+        .target(name: "FCNModel", dependencies: ["FCNDiagnostics"]),
+        .target(name: "FCNDiagnostics"),
+        .target(name: "HDF5Reader", dependencies: ["CHDF5", "FCNDiagnostics"]),
         .target(name: "HDF5Writer", dependencies: ["CHDF5", "HDF5Reader"]),
         .target(
             name: "FCNImport",
-            dependencies: ["FCNModel", "HDF5Reader", .product(name: "Yams", package: "Yams"),
+            dependencies: ["FCNModel", "FCNDiagnostics", "HDF5Reader", .product(name: "Yams", package: "Yams"),
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        .target(name: "FCNGeometry", dependencies: ["FCNModel"]),
-        .target(name: "FCNTensorIO", dependencies: ["FCNModel"]),
+        .target(name: "FCNGeometry", dependencies: ["FCNModel", "FCNDiagnostics"]),
+        .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
-        .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNGeometry"]),
+        .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
-        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
-                "FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport", "FCNImage",
+                "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
+                "FCNKerasExport", "FCNImage",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -55,7 +57,7 @@ let package = Package(
         .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 
         // MARK: - Unit test bundles
-        .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "_FCNTestSupport"]),
+        .testTarget(name: "HDF5ReaderTests", dependencies: ["HDF5Reader", "FCNDiagnostics", "_FCNTestSupport"]),
         .testTarget(name: "FCNImportTests", dependencies: ["FCNImport", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNGeometryTests", dependencies: ["FCNGeometry", "FCNConvert", "FCNImport", "_FCNTestSupport"]),
         .testTarget(

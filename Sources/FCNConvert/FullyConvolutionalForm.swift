@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNGeometry
 import FCNModel
 
@@ -37,7 +38,7 @@ public enum ConversionError: Error, Equatable, CustomStringConvertible {
         case .noWeights:
             return "the model has no weights to convert (an architecture file was given)"
         case .notConvertible(let layer, let className, let reason):
-            return "layer \(Quoted(layer)) (\(className)) cannot be made convolutional: \(reason)"
+            return "layer \(QuotedName.quoted(layer)) (\(className)) cannot be made convolutional: \(reason)"
         }
     }
 }
@@ -136,7 +137,7 @@ public struct FullyConvolutionalForm: Sendable {
         } catch {
             guard case .misalignedMerge(let layer, _, let starts, let jumps, let aligned) = error, aligned.isEmpty else { return nil }
             let offsets = zip(starts, jumps).map { start, jump in
-                "\(Quoted(start.0)) at offset (\(start.1), \(start.2)) px, stride \(jump)"
+                "\(QuotedName.quoted(start.0)) at offset (\(start.1), \(start.2)) px, stride \(jump)"
             }.joined(separator: " and ")
             return (layer, "it adds maps whose cells sit at different places (\(offsets)) at every input size, "
                 + "so its cells would combine different crops")
@@ -226,7 +227,7 @@ public struct FullyConvolutionalForm: Sendable {
             if cellOrigins.count == received.count { return (.kept, input) }
             if received.contains(.map), let origin = cellOrigins.first(where: { $0 >= 0 }) {
                 let pooling = network.layers[origin]
-                return refuse("it merges a feature map with the output of \(Quoted(pooling.name)) (\(pooling.sourceClass)), "
+                return refuse("it merges a feature map with the output of \(QuotedName.quoted(pooling.name)) (\(pooling.sourceClass)), "
                     + "which pools or flattens the whole map inside the network: each position then depends on the whole crop, "
                     + "so no exact fully convolutional form exists (the classifier itself still runs)")
             }

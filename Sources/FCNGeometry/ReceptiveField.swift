@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 
 /// Where one layer's outputs sit in the input image along one axis.
@@ -85,15 +86,15 @@ public enum GeometryError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .inputTooSmall(let layer, let input, let reaching, let window):
-            return "an input of \(input) is too small: layer \(Quoted(layer)) receives \(reaching) but its window is \(window)"
+            return "an input of \(input) is too small: layer \(QuotedName.quoted(layer)) receives \(reaching) but its window is \(window)"
         case .notSliding(let layer, let className):
-            return "layer \(Quoted(layer)) (\(className)) is not a sliding window; convert the network first"
+            return "layer \(QuotedName.quoted(layer)) (\(className)) is not a sliding window; convert the network first"
         case .misalignedMerge(let layer, let input, let starts, let jumps, let alignedSizes):
             let offsets = zip(starts, jumps).map { start, jump in
-                "\(Quoted(start.0)) starts at (\(start.1), \(start.2)) px with stride \(jump)"
+                "\(QuotedName.quoted(start.0)) starts at (\(start.1), \(start.2)) px with stride \(jump)"
             }.joined(separator: ", ")
             let sizes = alignedSizes.isEmpty ? "" : "; sizes that align: " + alignedSizes.map(\.description).joined(separator: ", ")
-            return "at an input of \(input), merge layer \(Quoted(layer)) combines inputs at different offsets (\(offsets))\(sizes)"
+            return "at an input of \(input), merge layer \(QuotedName.quoted(layer)) combines inputs at different offsets (\(offsets))\(sizes)"
         }
     }
 

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import HDF5Reader
 
@@ -46,7 +47,7 @@ public enum ImportError: Error, CustomStringConvertible {
         case .unsupportedSetting(let layer, let className, let setting):
             return "layer '\(layer)' (\(className)): \(setting)"
         case .notAChain(let layer, let reason):
-            return "layer \(Quoted(layer)) \(reason)"
+            return "layer \(QuotedName.quoted(layer)) \(reason)"
         case .missingWeights(let layer, let path, let reason):
             return "\(path): no weights for layer '\(layer)': \(reason)"
         case .weightShapeMismatch(let layer, let className, let weight, let expected, let found):

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import Foundation
 import HDF5Reader
@@ -44,7 +45,7 @@ struct KerasArchive {
             throw .noModel(path: path, reason: "the archive has more than \(Self.maximumMembers) members; a .keras file has three")
         }
         guard let configEntry = archive["config.json"] else {
-            throw .noModel(path: path, reason: "the archive has no config.json (it has: \(entries.map { Quoted($0.path).description }.joined(separator: ", ")))")
+            throw .noModel(path: path, reason: "the archive has no config.json (it has: \(entries.map { QuotedName.quoted($0.path).description }.joined(separator: ", ")))")
         }
         config = String(decoding: try Self.read(configEntry, limit: Self.maximumConfigBytes, from: archive, path: path), as: UTF8.self)
         let metadata = try archive["metadata.json"].map { entry throws(ImportError) in
@@ -71,7 +72,7 @@ struct KerasArchive {
     private static func read(_ entry: Entry, limit: UInt64, from archive: Archive, path: String) throws(ImportError) -> [UInt8] {
         let declared = entry.uncompressedSize
         guard declared <= limit else {
-            throw .noModel(path: path, reason: "member \(Quoted(entry.path)) declares \(declared) bytes, too large: "
+            throw .noModel(path: path, reason: "member \(QuotedName.quoted(entry.path)) declares \(declared) bytes, too large: "
                 + "FCNKit reads at most \(limit) bytes of it")
         }
         var bytes: [UInt8] = []
@@ -82,12 +83,12 @@ struct KerasArchive {
                 bytes += chunk
             }
         } catch is ArchiveOverrun {
-            throw .noModel(path: path, reason: "member \(Quoted(entry.path)) expands past the \(declared) bytes it declares, too large")
+            throw .noModel(path: path, reason: "member \(QuotedName.quoted(entry.path)) expands past the \(declared) bytes it declares, too large")
         } catch {
-            throw .noModel(path: path, reason: "member \(Quoted(entry.path)) is damaged (\(error))")
+            throw .noModel(path: path, reason: "member \(QuotedName.quoted(entry.path)) is damaged (\(error))")
         }
         guard UInt64(bytes.count) == declared else {
-            throw .noModel(path: path, reason: "member \(Quoted(entry.path)) holds \(bytes.count) of the \(declared) bytes it declares")
+            throw .noModel(path: path, reason: "member \(QuotedName.quoted(entry.path)) holds \(bytes.count) of the \(declared) bytes it declares")
         }
         return bytes
     }

@@ -73,6 +73,7 @@ public enum KerasFileWriter {
                 try group.writeDataset("\(name)/\(weight.role)", shape: weight.tensor.shape, values: weight.tensor.values)
             }
         }
+        try file.close()
     }
 }
 

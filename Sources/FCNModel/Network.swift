@@ -1,3 +1,5 @@
+import FCNDiagnostics
+
 /// A network from one input to one output, free of any file format: a graph of layers in
 /// topological order, each naming the values it reads.
 ///
@@ -173,13 +175,13 @@ public enum GraphError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .duplicateName(let name):
-            return "two layers are named \(Quoted(name)); names must be unique"
+            return "two layers are named \(QuotedName.quoted(name)); names must be unique"
         case .unknownInput(let layer, let input):
-            return "layer \(Quoted(layer)) reads \(Quoted(input)), which is no layer of the model"
+            return "layer \(QuotedName.quoted(layer)) reads \(QuotedName.quoted(input)), which is no layer of the model"
         case .notTopological(let layer, let input):
-            return "layer \(Quoted(layer)) reads \(Quoted(input)), which comes after it"
+            return "layer \(QuotedName.quoted(layer)) reads \(QuotedName.quoted(input)), which comes after it"
         case .cycle(let names):
-            return "the layers form a cycle (\(names.map { Quoted($0).description }.joined(separator: " → ")))"
+            return "the layers form a cycle (\(names.map { QuotedName.quoted($0).description }.joined(separator: " → ")))"
         }
     }
 }
@@ -199,5 +201,5 @@ public struct ShapeError: Error, Hashable, Sendable, CustomStringConvertible {
         self.reason = reason
     }
 
-    public var description: String { "layer \(Quoted(layer)) receives \(input): \(reason)" }
+    public var description: String { "layer \(QuotedName.quoted(layer)) receives \(input): \(reason)" }
 }

@@ -15,6 +15,13 @@ public enum AtomicFile {
         try write(to: path) { temporary in try data.write(to: URL(fileURLWithPath: temporary)) }
     }
 
+    /// A one-line reason for `error`: Foundation's errors as their localized sentence rather
+    /// than a dump of the error object, ours as their description.
+    private static func reason(for error: any Error) -> String {
+        if let cocoa = error as? CocoaError { return cocoa.localizedDescription }
+        return "\(error)"
+    }
+
     /// Lets `produce` write a file at a temporary path beside `path`, then renames it to
     /// `path`. If `produce` throws, the temporary file is removed and nothing appears at `path`.
     ///
@@ -31,7 +38,7 @@ public enum AtomicFile {
             try produce(temporary)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw WriteError(path: path, reason: "\(error)")
+            throw WriteError(path: path, reason: reason(for: error))
         }
         guard rename(temporary, path) == 0 else {
             let reason = String(cString: strerror(errno))

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNConvert
 import FCNGeometry
 import FCNModel
@@ -65,7 +66,7 @@ public enum VerificationError: Error, CustomStringConvertible {
             return "--gap cam makes a class activation map, which by design differs from the classifier (it drops the pooling); "
                 + "verify checks the exact form (--gap window)"
         case .resizing(let layer):
-            return "the classifier resizes its input first (layer \(Quoted(layer))); its FCN leaves that out and takes images at "
+            return "the classifier resizes its input first (layer \(QuotedName.quoted(layer))); its FCN leaves that out and takes images at "
                 + "the resized scale, so the two cannot be compared on the same input (fcn run still runs the classifier exactly)"
         case .outputsDiffer(let classifier, let converted):
             return "at the classifier's own size the classifier gives \(classifier) values and the FCN \(converted); "

@@ -1,26 +1,33 @@
 import CHDF5
 
 /// An open HDF5 dataset of numbers; closed when the last reference goes away.
+///
+/// Opening a dataset reads only its metadata. Datasets whose values live outside the file
+/// (external raw storage, virtual datasets) and dataspaces that hold no values are refused
+/// here, and the declared shape is checked (no overflow, at most `maximumElementCount`
+/// elements), so that nothing a file declares can size an allocation before a caller has
+/// compared `shape` with what it expects.
 public final class H5Dataset: H5Object {
+    /// The most elements one dataset may declare: 2^30 (4 GiB of float32).
+    public static let maximumElementCount = 1 << 30
+
     public let file: H5File
     public let path: String
     public let id: hid_t
     /// The dataset's dimensions, outermost first (C order); empty for a scalar.
     public let shape: [Int]
+    /// The number of elements: the product of `shape`, checked at open.
+    public let elementCount: Int
 
     init(file: H5File, parentID: hid_t, name: String, path: String) throws(HDF5Error) {
         self.file = file
         self.path = path
         let fail = HDF5Error.readFailure(path: file.path, object: path)
         id = try LibraryCalls.checked(H5Dopen2(parentID, name, chdf5_property_default()), or: fail)
-        let space = H5Dget_space(id)
-        defer { if space >= 0 { H5Sclose(space) } }
         do {
-            try LibraryCalls.checked(space, or: fail)
-            let rank = Int(try LibraryCalls.checked(H5Sget_simple_extent_ndims(space), or: fail))
-            var dimensions = [hsize_t](repeating: 0, count: rank)
-            try LibraryCalls.checked(H5Sget_simple_extent_dims(space, &dimensions, nil), or: fail)
-            shape = dimensions.map { Int($0) }
+            try Self.refuseOutsideStorage(id, file: file.path, object: path)
+            shape = try Self.declaredShape(id, file: file.path, object: path)
+            elementCount = try Self.checkedCount(shape, file: file.path, object: path)
         } catch {
             H5Dclose(id)
             throw error
@@ -29,11 +36,69 @@ public final class H5Dataset: H5Object {
 
     deinit { LibraryCalls.serialized { _ = H5Dclose(id) } }
 
-    /// The number of elements: the product of `shape`.
-    public var elementCount: Int { shape.reduce(1, *) }
+    /// Refuses datasets whose raw data is not stored in this file: external raw storage
+    /// (which would read any file the process can) and virtual datasets.
+    ///
+    /// The corresponding C functions are `H5Dget_create_plist`, `H5Pget_layout` and
+    /// `H5Pget_external_count`.
+    private static func refuseOutsideStorage(_ id: hid_t, file: String, object: String) throws(HDF5Error) {
+        let properties = try LibraryCalls.checked(H5Dget_create_plist(id), or: HDF5Error.readFailure(path: file, object: object))
+        defer { H5Pclose(properties) }
+        if H5Pget_layout(properties) == H5D_VIRTUAL {
+            throw .refused(path: file, object: object, reason: "it is a virtual dataset, made of data in other files")
+        }
+        if H5Pget_external_count(properties) != 0 {
+            throw .refused(path: file, object: object, reason: "its values are stored in external files")
+        }
+    }
+
+    /// The dimensions of the dataset's dataspace; a null dataspace (no values at all) is refused.
+    private static func declaredShape(_ id: hid_t, file: String, object: String) throws(HDF5Error) -> [Int] {
+        let fail = HDF5Error.readFailure(path: file, object: object)
+        let space = try LibraryCalls.checked(H5Dget_space(id), or: fail)
+        defer { H5Sclose(space) }
+        if H5Sget_simple_extent_type(space) == H5S_NULL {
+            throw .readFailed(path: file, object: object, reason: "the dataset has a null dataspace and holds no values")
+        }
+        let rank = Int(try LibraryCalls.checked(H5Sget_simple_extent_ndims(space), or: fail))
+        var dimensions = [hsize_t](repeating: 0, count: rank)
+        try LibraryCalls.checked(H5Sget_simple_extent_dims(space, &dimensions, nil), or: fail)
+        var shape: [Int] = []
+        for dimension in dimensions {
+            guard let size = Int(exactly: dimension) else {
+                throw .tooLarge(path: file, object: object, shape: dimensions.map { "\($0)" }.joined(separator: "×"))
+            }
+            shape.append(size)
+        }
+        return shape
+    }
+
+    /// The product of `shape`, refused when it overflows or exceeds `maximumElementCount`.
+    private static func checkedCount(_ shape: [Int], file: String, object: String) throws(HDF5Error) -> Int {
+        var count = 1
+        for dimension in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= maximumElementCount else {
+                throw .tooLarge(path: file, object: object, shape: shape.map(String.init).joined(separator: "×"))
+            }
+            count = product
+        }
+        return count
+    }
+
+    /// Reads every element as `Float`, in C order, after checking that the dataset's shape is
+    /// `expectedShape`; nothing is allocated for a dataset of another shape.
+    ///
+    /// - Throws: `HDF5Error.shapeMismatch` when the shapes differ, and the errors of `readFloats()`.
+    public func readFloats(expectedShape: [Int]) throws(HDF5Error) -> [Float] {
+        guard shape == expectedShape else {
+            throw .shapeMismatch(path: file.path, object: path, expected: expectedShape, actual: shape)
+        }
+        return try readFloats()
+    }
 
     /// Reads every element as `Float`, in C order, converting from the stored integer or
-    /// float type.
+    /// float type. A scalar reads as one value.
     ///
     /// - Throws: `HDF5Error.unsupportedType` for strings or compound data, and
     ///   `HDF5Error.readFailed` when the data cannot be read (for example, a truncated file).

@@ -25,6 +25,7 @@ public final class H5File {
         if isDirectory.boolValue { throw .isDirectory(path: path) }
         let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size == 0 { throw .emptyFile(path: path) }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw .permissionDenied(path: path) }
         id = try LibraryCalls.serialized { () throws(HDF5Error) -> hid_t in
             guard H5Fis_hdf5(path) > 0 else {
                 _ = LibraryCalls.takeErrorMessage()

@@ -2,13 +2,16 @@ import CHDF5
 import Foundation
 import HDF5Reader
 
-/// A new HDF5 file, written and closed when the last reference goes away.
+/// A new HDF5 file. Finish it with `close()`, which reports whether every byte reached the
+/// disk; a writer dropped without `close()` is closed unchecked (after a failure, say).
 ///
-/// Write it to a temporary path and rename it when done (see `AtomicFile`): a failure
-/// half-way leaves a partial file that must not take the real name.
+/// Write it to a temporary path and rename it only when `close()` succeeds (see
+/// `AtomicFile`): a failure half-way, or a full disk, leaves a partial file that must not take
+/// the real name.
 public final class H5FileWriter {
     public let path: String
     let id: hid_t
+    private var isClosed = false
 
     /// Creates (or truncates) the file at `path`.
     ///
@@ -22,7 +25,25 @@ public final class H5FileWriter {
         }
     }
 
-    deinit { LibraryCalls.serialized { _ = H5Fclose(id) } }
+    deinit { if !isClosed { LibraryCalls.serialized { _ = H5Fclose(id) } } }
+
+    /// Flushes the file and closes it, checking both.
+    ///
+    /// - Throws: `HDF5Error.writeFailed` when the flush or the close fails (for example, the
+    ///   disk is full); the file is then incomplete.
+    ///
+    /// The corresponding C functions are `H5Fflush` and `H5Fclose`.
+    public func close() throws(HDF5Error) {
+        try LibraryCalls.serialized { () throws(HDF5Error) in
+            precondition(!isClosed, "H5FileWriter.close() called twice")
+            isClosed = true
+            let fail: (String) -> HDF5Error = { [path] in .writeFailed(path: path, object: "/", reason: $0) }
+            let flushed = H5Fflush(id, H5F_SCOPE_GLOBAL)
+            let flushMessage = flushed < 0 ? LibraryCalls.takeErrorMessage() : nil
+            try LibraryCalls.checked(H5Fclose(id), or: fail)
+            if let flushMessage { throw fail(flushMessage) }
+        }
+    }
 
     /// The root group, `/`.
     public func root() throws(HDF5Error) -> H5GroupWriter {

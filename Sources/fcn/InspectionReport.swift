@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNConvert
 import FCNGeometry
 import FCNModel
@@ -105,7 +106,7 @@ struct InspectionReport: Encodable {
         layers = rows
         totalParams = rows.reduce(0) { $0 + $1.params }
         convolutionalizable = form.network != nil
-        reason = form.refusal.map { "layer \(Quoted($0.layer.name)) (\($0.layer.sourceClass)): \($0.reason)" }
+        reason = form.refusal.map { "layer \(QuotedName.quoted($0.layer.name)) (\($0.layer.sourceClass)): \($0.reason)" }
         outputGrid = input == nil || form.network == nil ? nil : [geometry.outputGrid.height, geometry.outputGrid.width]
         let last = form.network == nil ? nil : geometry.output
         receptiveField = last.map { [$0.vertical.receptiveField, $0.horizontal.receptiveField] }

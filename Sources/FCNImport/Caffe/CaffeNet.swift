@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import HDF5Reader
 
@@ -47,7 +48,7 @@ struct CaffeNet {
             var reads: [String] = []
             for bottom in bottoms {
                 guard let source = producer[bottom] else {
-                    throw .unreadableArchitecture(path: path, reason: "layer \(Quoted(name)) reads blob \(Quoted(bottom)), which no earlier layer makes")
+                    throw .unreadableArchitecture(path: path, reason: "layer \(QuotedName.quoted(name)) reads blob \(QuotedName.quoted(bottom)), which no earlier layer makes")
                 }
                 reads.append(source)
             }

@@ -9,14 +9,18 @@ enum Prototxt {
         var description: String { "line \(line): \(message)" }
     }
 
+    /// The deepest nesting of messages accepted; Caffe's own nets nest 3 or 4 deep. Bounds the
+    /// parser's recursion, so a hostile file cannot overflow the stack.
+    static let maximumDepth = 100
+
     /// Parses prototxt text into a tree of `ConfigValue`s.
     static func parse(_ text: String) throws(SyntaxError) -> ConfigValue {
         var tokens = Tokenizer(text: text)
-        let fields = try parseFields(&tokens, closing: false)
+        let fields = try parseFields(&tokens, closing: false, depth: 0)
         return .object(fields)
     }
 
-    private static func parseFields(_ tokens: inout Tokenizer, closing: Bool) throws(SyntaxError) -> [String: ConfigValue] {
+    private static func parseFields(_ tokens: inout Tokenizer, closing: Bool, depth: Int) throws(SyntaxError) -> [String: ConfigValue] {
         var fields: [String: ConfigValue] = [:]
         while let token = try tokens.next() {
             if token.text == "}" && !token.quoted {
@@ -37,7 +41,10 @@ enum Prototxt {
             }
             let value: ConfigValue
             if separator.text == "{" && !separator.quoted {
-                value = .object(try parseFields(&tokens, closing: true))
+                guard depth < maximumDepth else {
+                    throw SyntaxError(line: separator.line, message: "messages nest deeper than \(maximumDepth) levels")
+                }
+                value = .object(try parseFields(&tokens, closing: true, depth: depth + 1))
             } else {
                 value = .string(separator.text)
             }

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 
 /// The Keras generation whose vocabulary a config uses.
@@ -109,7 +110,7 @@ struct KerasArchitecture {
             var previous = feeding
             for entry in ordered {
                 guard let entryClass = entry["class_name"]?.string else {
-                    throw .unreadableArchitecture(path: path, reason: "a layer entry in \(Quoted(name)) has no class_name")
+                    throw .unreadableArchitecture(path: path, reason: "a layer entry in \(QuotedName.quoted(name)) has no class_name")
                 }
                 let entryConfig = entry["config"] ?? .object([:])
                 let entryName = entry["name"]?.string ?? entryConfig["name"]?.string ?? entryClass.lowercased()
@@ -178,7 +179,7 @@ struct KerasArchitecture {
 
         private mutating func claim(_ name: String) throws(ImportError) {
             guard seen.insert(name).inserted else {
-                throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(Quoted(name)): layer names must be unique")
+                throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(QuotedName.quoted(name)): layer names must be unique")
             }
         }
 
@@ -193,7 +194,7 @@ struct KerasArchitecture {
                 let configName = entry["config"]?["name"]?.string ?? name(entry)
                 guard index[name(entry)] == nil, layerNames.insert(configName).inserted else {
                     let duplicate = index[name(entry)] == nil ? configName : name(entry)
-                    throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(Quoted(duplicate)): layer names must be unique")
+                    throw .unreadableArchitecture(path: path, reason: "duplicate layer name \(QuotedName.quoted(duplicate)): layer names must be unique")
                 }
                 index[name(entry)] = position
             }
@@ -202,7 +203,7 @@ struct KerasArchitecture {
                 var sources: [Int] = []
                 for source in inboundNames(entry["inbound_nodes"] ?? .array([])) {
                     guard let producer = index[source] else {
-                        throw .unreadableArchitecture(path: path, reason: "layer \(Quoted(name(entry))) reads \(Quoted(source)), which is no layer of the model")
+                        throw .unreadableArchitecture(path: path, reason: "layer \(QuotedName.quoted(name(entry))) reads \(QuotedName.quoted(source)), which is no layer of the model")
                     }
                     sources.append(producer)
                 }
@@ -223,7 +224,7 @@ struct KerasArchitecture {
             }
             guard order.count == entries.count else {
                 let stuck = waiting.indices.filter { waiting[$0] > 0 }.map { name(entries[$0]) }
-                throw .unreadableArchitecture(path: path, reason: "the layers form a cycle through \(stuck.prefix(6).map { Quoted($0).description }.joined(separator: ", "))")
+                throw .unreadableArchitecture(path: path, reason: "the layers form a cycle through \(stuck.prefix(6).map { QuotedName.quoted($0).description }.joined(separator: ", "))")
             }
             // The output last: keep only what it reads, in this order.
             guard let output = outputNames(outputs).first, let outputIndex = index[output] else { return order.map { entries[$0] } }

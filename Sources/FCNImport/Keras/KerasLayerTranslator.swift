@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 
 /// Turns one Keras layer config, of any Keras generation, into FCNKit layers: one, or two for
@@ -165,7 +166,7 @@ struct KerasLayerTranslator {
             guard let target = config["target_shape"]?.array?.compactMap(\.int) else {
                 throw reader.unsupported("no target_shape")
             }
-            return one(.reshape(try KerasShapes.activationShape(target, format: dataFormat, what: "Reshape target of \(Quoted(layer.name))")))
+            return one(.reshape(try KerasShapes.activationShape(target, format: dataFormat, what: "Reshape target of \(QuotedName.quoted(layer.name))")))
         case let name where Self.inferenceIdentities.contains(name):
             return one(.dropout(rate: try reader.number("rate", "p") ?? 0))
         case "Lambda":
@@ -198,7 +199,7 @@ private struct SettingReader {
             return fallback
         }
         guard let value = setting.int else { throw invalid(key) }
-        try KerasShapes.checkSize(value, what: "\(Quoted(key)) of layer \(Quoted(layer.name))")
+        try KerasShapes.checkSize(value, what: "\(QuotedName.quoted(key)) of layer \(QuotedName.quoted(layer.name))")
         return value
     }
 
@@ -219,7 +220,7 @@ private struct SettingReader {
         guard numbers.count == value.list.count, sequence ? numbers.count == 1 : (numbers.count == 1 || numbers.count == 2) else {
             throw invalid(key)
         }
-        for number in numbers { try KerasShapes.checkSize(number, what: "\(Quoted(key)) of layer \(Quoted(layer.name))") }
+        for number in numbers { try KerasShapes.checkSize(number, what: "\(QuotedName.quoted(key)) of layer \(QuotedName.quoted(layer.name))") }
         return sequence ? Size2D(height: 1, width: numbers[0]) : Size2D(height: numbers[0], width: numbers.last!)
     }
 
@@ -237,7 +238,7 @@ private struct SettingReader {
     /// A zero-padding amount: from 0 to `KerasShapes.maximumDimension`.
     private func amount(_ value: Int?) throws(ImportError) -> Int {
         guard let value, value >= 0, value <= KerasShapes.maximumDimension else {
-            throw .absurdShape(what: "the padding of layer \(Quoted(layer.name))", value: value.map(String.init) ?? "not a number",
+            throw .absurdShape(what: "the padding of layer \(QuotedName.quoted(layer.name))", value: value.map(String.init) ?? "not a number",
                                limit: "0 to \(KerasShapes.maximumDimension)")
         }
         return value

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import HDF5Reader
 
@@ -140,7 +141,7 @@ struct KerasModelBuilder {
             let values = config.config[key].map { $0.list.compactMap(\.double) } ?? [fallback]
             guard values.count == 1 || values.count == channels, values.allSatisfy({ $0.isFinite }) else {
                 throw .unsupportedSetting(layer: config.name, className: config.className,
-                                          setting: "\(Quoted(key)) must be a number or one per channel (\(channels))")
+                                          setting: "\(QuotedName.quoted(key)) must be a number or one per channel (\(channels))")
             }
             return Tensor(shape: [channels], values: (0..<channels).map { Float(values[values.count == 1 ? 0 : $0]) })
         }
