@@ -197,10 +197,12 @@ struct KerasModelBuilder {
         }
     }
 
-    /// Reads a dataset and brings it to the canonical layout, or reports the mismatch.
+    /// Checks a dataset's declared shape against the one the architecture implies, then reads it
+    /// (never before) and brings it to the canonical layout.
     private func read(_ dataset: H5Dataset, as expected: ExpectedWeight, layer: Layer) throws(ImportError) -> Tensor {
-        let values: [Float]
-        do { values = try dataset.readFloats() } catch { throw .hdf5(error) }
+        func values() throws(ImportError) -> [Float] {
+            do { return try dataset.readFloats(expectedShape: dataset.shape) } catch { throw .hdf5(error) }
+        }
         let isKernel = expected.role == "kernel" && expected.shape.count == 4
         if isKernel, architecture.generation == .keras1, dataFormat == .channelsFirst {
             // Keras 1 with `th` ordering stores (filters, in, kh, kw).
@@ -208,7 +210,7 @@ struct KerasModelBuilder {
             guard dataset.shape == [cout, cin, kh, kw] else {
                 throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: "kernel", expected: [cout, cin, kh, kw], found: dataset.shape)
             }
-            return WeightLayouts.hwioFromOIHW(values, shape: dataset.shape, flip: flipKernels)
+            return WeightLayouts.hwioFromOIHW(try values(), shape: dataset.shape, flip: flipKernels)
         }
         // A (1, n) or (n, 1) bias, as some writers store it, is still a vector of n.
         let matches = dataset.shape == expected.shape || dataset.shape == expected.stored
@@ -216,7 +218,7 @@ struct KerasModelBuilder {
         guard matches else {
             throw .weightShapeMismatch(layer: layer.name, className: layer.sourceClass, weight: expected.role, expected: expected.shape, found: dataset.shape)
         }
-        let tensor = Tensor(shape: expected.shape, values: values)
+        let tensor = Tensor(shape: expected.shape, values: try values())
         return isKernel && flipKernels ? WeightLayouts.flippedHWIO(tensor) : tensor
     }
 
