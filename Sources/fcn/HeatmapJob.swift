@@ -175,8 +175,11 @@ struct HeatmapJob {
             switch layer.operation {
             case .activation(let activation): return activation == .softmax
             case .convolution(let convolution): return convolution.activation == .softmax
+            case .dense(let dense): return dense.activation == .softmax
             case .dropout, .reshape: continue
-            default: return false
+            case .pooling, .zeroPadding, .flatten, .batchNormalization, .globalPooling, .merge, .concatenate, .layerNormalization,
+                 .channelAffine, .parametricReLU, .localResponseNormalization, .resize:
+                return false
             }
         }
         return false

@@ -16,7 +16,15 @@ enum ActivationKernel {
                 let x = values[index]
                 values[index] = x >= threshold ? min(x, ceiling) : slope * (x - threshold)
             }
-        default:
+        case .gelu(let approximate):
+            ExtendedActivation.apply(approximate ? .geluTanh : .geluExact, to: values, count: count)
+        case .hardSwish:
+            ExtendedActivation.apply(.hardSwish, to: values, count: count)
+        case .hardSigmoidSixths:
+            ExtendedActivation.apply(.hardSigmoid, to: values, count: count)
+        case .swish:
+            ExtendedActivation.apply(.swish, to: values, count: count)
+        case .elu, .selu, .tanh, .sigmoid, .hardSigmoid, .softplus, .softsign:
             let function = scalarFunction(activation)
             for index in 0..<count { values[index] = function(values[index]) }
         }
