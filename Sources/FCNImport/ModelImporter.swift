@@ -146,3 +146,34 @@ enum StoredLayout: CustomStringConvertible {
         }
     }
 }
+
+/// One stored array of a weights file.
+public struct StoredWeight: Sendable {
+    /// Its HDF5 path, such as `/conv1/conv1/kernel:0`.
+    public let path: String
+    public let shape: [Int]
+}
+
+extension ModelImporter {
+    /// The most arrays `storedWeights` lists.
+    public static let maximumListedWeights = 10_000
+
+    /// Every dataset of the HDF5 file at `path` with its shape, group by group, for a weights-only
+    /// file that came without its architecture: what `fcn inspect` can still show.
+    public static func storedWeights(path: String) throws(ImportError) -> [StoredWeight] {
+        var found: [StoredWeight] = []
+        func walk(_ group: H5Group, _ prefix: String) throws(HDF5Error) {
+            for name in try group.memberNames() {
+                guard found.count < maximumListedWeights else { return }
+                let child = prefix == "/" ? "/" + name : prefix + "/" + name
+                switch group.memberKind(name) {
+                case .group?: try walk(try group.group(name), child)
+                case .dataset?: found.append(StoredWeight(path: child, shape: try group.dataset(name).shape))
+                case .other?, nil: continue
+                }
+            }
+        }
+        do { try walk(try H5File(path: path).root(), "/") } catch { throw .hdf5(error) }
+        return found
+    }
+}

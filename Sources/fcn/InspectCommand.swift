@@ -1,4 +1,6 @@
 import ArgumentParser
+import FCNDiagnostics
+import FCNImport
 import FCNModel
 import Foundation
 
@@ -17,7 +19,17 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let model = try modelArguments.load()
+        let model: Model
+        do {
+            model = try modelArguments.load()
+        } catch ImportError.architectureRequired(let path, let format) {
+            // Without its architecture a weights file can still say what it holds.
+            let stored = try ModelImporter.storedWeights(path: path)
+            print("\(path): a \(format) file without its architecture; its stored weights:")
+            print(TextTable.lines([["array", "shape"]] + stored.map { [QuotedName.quoted($0.path), "(" + $0.shape.map(String.init).joined(separator: ", ") + ")"] })
+                .joined(separator: "\n"))
+            throw ImportError.architectureRequired(path: path, format: format)
+        }
         let report = try InspectionReport(model: model, input: input)
         if json {
             print(try JSONOutput.text(report))

@@ -37,6 +37,13 @@ import _FCNTestSupport
         #expect(result.standardOutput.contains("Converts to a fully convolutional network: no"))
     }
 
+    @Test func inspectListsTheWeightsOfAFileWithoutItsArchitecture() throws {
+        let result = try CommandRunner.run(["inspect", Fixtures.path("models/k2_weights.h5")])
+        #expect(result.status == 1)
+        #expect(result.standardOutput.contains("'/dense_1/dense_1/kernel:0'") && result.standardOutput.contains("(336, 12)"))
+        #expect(result.standardError.contains("--arch"))
+    }
+
     @Test func verifyRefusesClassActivationMaps() throws {
         try CommandRunner.expectOneLineError(["verify", Fixtures.path("models/k3_gap.h5"), "--gap", "cam"],
                                              mentions: ["class activation map", "--gap window"])
