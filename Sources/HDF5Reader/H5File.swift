@@ -55,7 +55,9 @@ public final class H5File {
             // libhdf5 copies the image, so the pointer need not outlive the call.
             let status = image.withUnsafeBytes { bytes in H5Pset_file_image(access, UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count) }
             try LibraryCalls.checked(status) { .cannotOpen(path: name, reason: $0) }
-            return try LibraryCalls.checked(H5Fopen(name, chdf5_access_read_only(), access)) { .cannotOpen(path: name, reason: $0) }
+            // libhdf5 knows open files by name; each image gets its own, so two open at once stay apart.
+            let internalName = "memory:" + UUID().uuidString
+            return try LibraryCalls.checked(H5Fopen(internalName, chdf5_access_read_only(), access)) { .cannotOpen(path: name, reason: $0) }
         }
     }
 
