@@ -214,11 +214,13 @@ struct KerasLayerPlan {
             case .same: padding = "same"
             case .explicit(let explicit): edges = explicit
             }
-            if pooling.rounding == .ceil {
+            switch pooling.rounding {
+            case .floor: break
+            case .ceilCaffe, .ceilPyTorch:
                 // Keras rounds down; one window more at the bottom and right is the same as
                 // stride − 1 extra cells there, which max pooling may take as zeros when its
-                // input is never negative. A last window that Caffe drops because it would start
-                // in the padding must not be added back.
+                // input is never negative. A last window that the ceil rule drops again must
+                // not be added back.
                 let input = (try? network.inputShapes())?[network.layers.firstIndex(of: layer)!][0].spatial
                 edges.bottom += Self.ceilExtra(pooling.windows.vertical, length: input?.height ?? 0, before: edges.top, after: edges.bottom)
                 edges.right += Self.ceilExtra(pooling.windows.horizontal, length: input?.width ?? 0, before: edges.left, after: edges.right)

@@ -31,11 +31,20 @@ public struct EdgePadding: Hashable, Sendable {
 }
 
 /// How a window count that does not divide evenly is rounded.
+///
+/// Both ceil rules keep a last window that hangs over the end; they differ in which of those
+/// they drop again: `ceilCaffe` only on a padded axis, `ceilPyTorch` on every axis. With a
+/// kernel smaller than the stride and no padding, Caffe keeps a last window that starts past the
+/// input (and sees only the edge), PyTorch and ONNX Runtime drop it.
 public enum OutputRounding: String, Hashable, Sendable {
     /// Drop a last, partial window: Keras and TensorFlow.
     case floor
-    /// Keep a last window that hangs over the edge: Caffe's pooling.
-    case ceil
+    /// Caffe's pooling: round up, then drop a last window that would start in the trailing
+    /// padding, when the axis is padded.
+    case ceilCaffe
+    /// PyTorch's `ceil_mode` and ONNX's (as ONNX Runtime computes it): round up, then drop a
+    /// last window that would start at or after the end of the input plus its leading padding.
+    case ceilPyTorch
 }
 
 /// The arithmetic of a sliding window along one axis: where it pads and how many
@@ -82,11 +91,12 @@ public struct AxisWindow: Hashable, Sendable {
         switch rounding {
         case .floor:
             return span / stride + 1
-        case .ceil:
-            var count = (span + stride - 1) / stride + 1
-            // Caffe drops a last window that would start inside the padding only.
-            if before > 0, (count - 1) * stride >= length + before { count -= 1 }
-            return count
+        case .ceilCaffe:
+            let count = (span + stride - 1) / stride + 1
+            return before > 0 && (count - 1) * stride >= length + before ? count - 1 : count
+        case .ceilPyTorch:
+            let count = (span + stride - 1) / stride + 1
+            return (count - 1) * stride >= length + before ? count - 1 : count
         }
     }
 }

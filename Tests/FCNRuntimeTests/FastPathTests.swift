@@ -106,7 +106,7 @@ import _FCNTestSupport
                 kind: .max, poolSize: Size2D(square: 3), strides: Size2D(square: 2), padding: .same))), .other("pooling")),
             conv("b", filters: 8, kernel: 3, padding: .same, on: .winograd("F(4x4,3x3)")),
             (Layer(name: "avg", sourceClass: "Pooling", operation: .pooling(Pooling(
-                kind: .average, poolSize: Size2D(square: 3), strides: Size2D(square: 2), rounding: .ceil, averageCountsPadding: true))),
+                kind: .average, poolSize: Size2D(square: 3), strides: Size2D(square: 2), rounding: .ceilCaffe, averageCountsPadding: true))),
              .other("pooling")),
             conv("c", filters: 5, kernel: 3, activation: .softmax, on: .direct),
         ]),

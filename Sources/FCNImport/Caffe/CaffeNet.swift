@@ -131,7 +131,7 @@ struct CaffeNet {
                 poolSize: try size(parameters, key: "kernel_size", fallback: nil, layer: name),
                 strides: try size(parameters, key: "stride", fallback: 1, layer: name),
                 padding: padding.isZero ? .valid : .explicit(padding),
-                rounding: .ceil, averageCountsPadding: true)))]
+                rounding: .ceilCaffe, averageCountsPadding: true)))]
         case "InnerProduct":
             let parameters = entry["inner_product_param"] ?? .object([:])
             let dense = layer(.dense(Dense(
