@@ -69,4 +69,26 @@ import _FCNTestSupport
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.url.path).isEmpty)
     }
+
+    /// Caffe's ceil-mode pooling drops a last window that would start in the padding: k 3, s 3,
+    /// pad 2 on a 3 × 3 map gives 2 × 2, not 3 × 3. The Keras file emulates ceil mode with extra
+    /// zeros after a ReLU, and must not add that dropped window back.
+    @Test func caffeCeilPoolingKeepsItsDroppedWindowDroppedInKeras() throws {
+        let network = Network(name: "ceil", inputShape: .featureMap(height: 3, width: 3, channels: 2), dataFormat: .channelsLast, layers: [
+            Layer(name: "conv", sourceClass: "Convolution", operation: .convolution(Convolution(filters: 2, kernelSize: Size2D(square: 1), activation: .plainReLU))),
+            Layer(name: "pool", sourceClass: "Pooling", operation: .pooling(Pooling(
+                kind: .max, poolSize: Size2D(square: 3), strides: Size2D(square: 3), padding: .explicit(EdgePadding(uniform: 2)), rounding: .ceilCaffe))),
+        ])
+        let identity = Tensor(shape: [1, 1, 2, 2], values: [1, 0, 0, 1])
+        let model = Model(network: network, weights: ["conv": .convolution(kernel: identity, bias: nil)], source: ModelSource(format: "test", path: "test"))
+        #expect(try network.outputShapes().last == .featureMap(height: 2, width: 2, channels: 2))
+        let scratch = try TemporaryDirectory()
+        let path = scratch.path("ceil.h5")
+        try KerasFileWriter.write(model, to: path)
+        let reread = try ModelImporter.load(path: path)
+        #expect(try reread.network.outputShapes().last == .featureMap(height: 2, width: 2, channels: 2))
+        let input = Tensor(shape: [1, 3, 3, 2], values: (0..<18).map { Float($0 % 7) - 2 })
+        let written = try Executor(model: reread, threads: 1).run(input)
+        expectClose(written, try Executor(model: model, threads: 1).run(input), "ceil pooling read back")
+    }
 }
