@@ -92,7 +92,8 @@ enum StoredLayout: CustomStringConvertible {
     case kerasFullModel(config: String)
     /// Keras 1/2/tf.keras weights-only: `layer_names` at the root.
     case kerasLayerGroups
-    /// Keras 3 `.weights.h5`: a `layers` group of variable groups.
+    /// Keras 3 `.weights.h5`: a `layers` group of variable groups (or, as Keras 3 wrote it on
+    /// Windows, root groups named `layers\\…`).
     case kerasSaveableTree
     /// A Caffe HDF5 snapshot: a `data` group with one group per layer.
     case caffeSnapshot
@@ -117,6 +118,10 @@ enum StoredLayout: CustomStringConvertible {
                 return
             }
             members = try root.memberNames()
+            if members.contains(where: { $0.hasPrefix(SaveableTreeWeights.windowsLayersPrefix) }) {
+                self = .kerasSaveableTree
+                return
+            }
         } catch {
             throw .hdf5(error)
         }

@@ -67,6 +67,18 @@ import _FCNTestSupport
         #expect(throws: ImportError.self) { try ModelImporter.load(path: Fixtures.path("models/caffe_quick.caffemodel.h5")) }
     }
 
+    /// A `.weights.h5` written by Keras 3 on Windows (one root group per layer named
+    /// `layers\\…`, made by scripts/golden/make_windows_weights.py) gives the same weights as the
+    /// file it was made from.
+    @Test func windowsSeparatorsInAWeightsFileReadTheSameWeights() throws {
+        let arch = ImportOptions(architecturePath: Fixtures.path("models/k3_nested.json"))
+        let windows = try ModelImporter.load(path: Fixtures.path("models/k3_nested_windows.weights.h5"), options: arch)
+        let posix = try ModelImporter.load(path: Fixtures.path("models/k3_nested.weights.h5"), options: arch)
+        #expect(windows.network == posix.network)
+        #expect(windows.weights?.isEmpty == false)
+        #expect(windows.weights == posix.weights)
+    }
+
     @Test func mismatchedSidecarNamesTheLayerAndBothShapes() {
         do {
             _ = try ModelImporter.load(path: Fixtures.path("models/k3_lenet.weights.h5"),

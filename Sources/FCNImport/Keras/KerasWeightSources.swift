@@ -1,3 +1,5 @@
+import FCNDiagnostics
+import Foundation
 import HDF5Reader
 
 /// Finds the stored weight datasets of a Keras layer, in the order Keras saved them.
@@ -45,16 +47,31 @@ struct LayerGroupWeights: KerasWeightSource {
 
 /// Keras 3 `.weights.h5`: `layers/<class name in snake case, numbered>/vars/0…n`. The file
 /// keeps no layer order or names of its own, so the architecture supplies both.
+///
+/// Keras 3 releases before separators were normalised joined these paths with `os.path.join`,
+/// so on Windows each layer's group is one root member named with backslashes
+/// (`layers\\sequential\\layers\\conv2d/vars/0`); such files are read the same way.
 struct SaveableTreeWeights: KerasWeightSource {
+    /// How the root's members start in a file written on Windows.
+    static let windowsLayersPrefix = "layers\\"
+
     let root: H5Group
+    /// True when layer paths are single root members joined by backslashes.
+    let windowsSeparators: Bool
+
+    init(root: H5Group) {
+        self.root = root
+        windowsSeparators = root.memberKind("layers") != .group
+    }
 
     func datasets(for layer: KerasLayerConfig) throws(ImportError) -> [H5Dataset] {
-        guard let variables = try ImportError.readingHDF5({ () throws(HDF5Error) in try root.groupIfPresent(layer.weightsPath + "/vars") })
+        let path = windowsSeparators ? layer.weightsPath.replacingOccurrences(of: "/", with: "\\") : layer.weightsPath
+        guard let variables = try ImportError.readingHDF5({ () throws(HDF5Error) in try root.groupIfPresent(path + "/vars") })
         else {
-            guard root.memberKind(layer.weightsPath) != nil else {
+            guard root.memberKind(path) != nil else {
                 throw .missingWeights(
                     layer: layer.name, path: root.file.path,
-                    reason: "the file has no group '\(layer.weightsPath)'; is the architecture the one these weights were saved from?")
+                    reason: "the file has no group \(QuotedName.quoted(path)); is the architecture the one these weights were saved from?")
             }
             return []
         }
