@@ -40,7 +40,7 @@ def main() -> None:
             model = keras.models.load_model(converted, compile=False)
             grid_input = np.load(FIXTURES / fixture["golden"]["fcn_input"])
             expected = np.load(FIXTURES / fixture["golden"]["fcn_output"])
-            if fixture["data_format"] == "channels_first":
+            if fixture["data_format"] in ("channels_first", "caffe"):
                 grid_input, expected = grid_input.transpose(0, 2, 3, 1), expected.transpose(0, 2, 3, 1)
             grid = model.predict(grid_input, verbose=0)
             assert grid.shape == expected.shape, (name, grid.shape, expected.shape)

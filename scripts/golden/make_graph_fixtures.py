@@ -1018,12 +1018,14 @@ def _bottoms(layer):
     return [v.strip('"') for v in b] if isinstance(b, list) else [b]
 
 
-def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) -> np.ndarray:
+def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None, layers: list = CAFFENET,
+                  fcn_pools: dict | None = None) -> np.ndarray:
     """Float64 NCHW forward pass with Caffe semantics. fcn_shapes: {ip layer: (C, h, w) of its
     input at the training size} turns each InnerProduct into a valid conv ((out, C, h, w) from
-    the CHW rows; later ones 1x1) and keeps softmax over channels."""
+    the CHW rows; later ones 1x1) and keeps softmax over channels. fcn_pools: {global pooling
+    layer: (h, w) of its input at the training size} makes it that window, stride 1."""
     t = {"data": x.astype(np.float64)}
-    for layer in CAFFENET:
+    for layer in layers:
         kind, name = layer["type"], layer["name"]
         ins = [t[b] for b in _bottoms(layer)]
         a = ins[0]
@@ -1038,9 +1040,14 @@ def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) ->
             y = np.maximum(a, 0)
         elif kind == "Pooling":
             p = layer["pooling_param"]
-            k, s, pad = p["kernel_size"], p["stride"], p.get("pad", 0)
-            rows, _ = pool_windows(a.shape[2], k, s, ("caffe", pad))
-            cols, _ = pool_windows(a.shape[3], k, s, ("caffe", pad))
+            if p.get("global_pooling"):
+                kh, kw = (fcn_pools or {}).get(name, a.shape[2:])
+                s, pad = 1, 0
+            else:
+                kh = kw = p["kernel_size"]
+                s, pad = p.get("stride", 1), p.get("pad", 0)
+            rows, _ = pool_windows(a.shape[2], kh, s, ("caffe", pad))
+            cols, _ = pool_windows(a.shape[3], kw, s, ("caffe", pad))
             y = np.zeros(a.shape[:2] + (len(rows), len(cols)))
             for i, (r0, r1, dh) in enumerate(rows):
                 for j, (c0, c1, dw) in enumerate(cols):
@@ -1076,7 +1083,7 @@ def caffe_forward(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) ->
         else:
             raise ValueError(kind)
         t[layer["top"]] = y
-    return t[CAFFENET[-1]["top"]]
+    return t[layers[-1]["top"]]
 
 
 def caffe_forward_tf(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None) -> np.ndarray:
@@ -1139,11 +1146,12 @@ def caffe_forward_tf(x: np.ndarray, blobs: dict, fcn_shapes: dict | None = None)
     return y if y.ndim == 2 else np.transpose(y, (0, 3, 1, 2))
 
 
-def caffe_geometry(size: tuple[int, int], fcn_kernels: dict) -> dict:
+def caffe_geometry(size: tuple[int, int], fcn_kernels: dict, layers: list = CAFFENET) -> dict:
     """The calculator for the prototxt: Caffe pads p on both sides; pooling is ceil mode (a last
-    window starting in the padding dropped); InnerProduct = (h, w) valid conv, later 1x1."""
+    window starting in the padding dropped); InnerProduct = (h, w) valid conv, later 1x1; a
+    global pooling = the (h, w) window given in fcn_kernels, stride 1."""
     st = {"data": [(n, 1, 1, 0.0) for n in size]}
-    for layer in CAFFENET:
+    for layer in layers:
         kind = layer["type"]
         ins = [st[b] for b in _bottoms(layer)]
         cur = ins[0]
@@ -1151,9 +1159,8 @@ def caffe_geometry(size: tuple[int, int], fcn_kernels: dict) -> dict:
             assert all((i[a][0], i[a][2], i[a][3]) == (cur[a][0], cur[a][2], cur[a][3]) for i in ins for a in range(2)), layer["name"]
             cur = [(cur[a][0], max(i[a][1] for i in ins), cur[a][2], cur[a][3]) for a in range(2)]
         if kind in ("Convolution", "Pooling", "InnerProduct"):
-            if kind == "InnerProduct":
-                k, s, p = fcn_kernels.get(layer["name"], (1, 1)), 1, 0
-                k = list(k)
+            if kind == "InnerProduct" or layer.get("pooling_param", {}).get("global_pooling"):
+                k, s, p = list(fcn_kernels.get(layer["name"], (1, 1))), 1, 0
             else:
                 prm = layer["convolution_param" if kind == "Convolution" else "pooling_param"]
                 k, s, p = [prm["kernel_size"]] * 2, prm.get("stride", 1), prm.get("pad", 0)
@@ -1169,7 +1176,7 @@ def caffe_geometry(size: tuple[int, int], fcn_kernels: dict) -> dict:
                 new.append((n_out, rf + (k[a] - 1) * j, j * s, start + ((k[a] - 1) / 2 - p) * j))
             cur = new
         st[layer["top"]] = cur
-    final = st[CAFFENET[-1]["top"]]
+    final = st[layers[-1]["top"]]
     return {"input_size": list(size), "receptive_field": [int(a[1]) for a in final],
             "jump": [int(a[2]) for a in final], "start": [float(a[3]) if a[3] % 1 else int(a[3]) for a in final],
             "grid": [int(a[0]) for a in final]}
@@ -1241,6 +1248,117 @@ def fixture_caffenet_mini() -> dict:
     }
 
 
+def _conv(name, bottom, top, out, k, stride=1, pad=0):
+    return {"name": name, "type": "Convolution", "bottom": bottom, "top": top,
+            "convolution_param": {"num_output": out, "pad": pad, "kernel_size": k, "stride": stride}}
+
+
+def _bn_scale_relu(name, blob, relu=True):
+    layers = [{"name": f"bn_{name}", "type": "BatchNorm", "bottom": blob, "top": blob,
+               "batch_norm_param": {"use_global_stats": "true", "eps": 1e-5}},
+              {"name": f"scale_{name}", "type": "Scale", "bottom": blob, "top": blob, "scale_param": {"bias_term": "true"}}]
+    return layers + ([{"name": f"relu_{name}", "type": "ReLU", "bottom": blob, "top": blob}] if relu else [])
+
+
+# A ResNet-style stem and bottleneck block, then a GoogLeNet-style inception block, ending like
+# both: global average pooling, InnerProduct, Softmax. No LRN, so its FCN can be written as Keras.
+CAFFE_RESNET_INCEPTION = [
+    _conv("conv1", "data", "conv1", 8, 5, stride=2, pad=2), *_bn_scale_relu("conv1", "conv1"),
+    {"name": "pool1", "type": "Pooling", "bottom": "conv1", "top": "pool1",
+     "pooling_param": {"pool": "MAX", "kernel_size": 3, "stride": 2, "pad": 1}},
+    _conv("res2a_branch1", "pool1", "res2a_branch1", 16, 1), *_bn_scale_relu("res2a_branch1", "res2a_branch1", relu=False),
+    _conv("res2a_branch2a", "pool1", "res2a_branch2a", 8, 1), *_bn_scale_relu("res2a_branch2a", "res2a_branch2a"),
+    _conv("res2a_branch2b", "res2a_branch2a", "res2a_branch2b", 8, 3, pad=1), *_bn_scale_relu("res2a_branch2b", "res2a_branch2b"),
+    _conv("res2a_branch2c", "res2a_branch2b", "res2a_branch2c", 16, 1), *_bn_scale_relu("res2a_branch2c", "res2a_branch2c", relu=False),
+    {"name": "res2a", "type": "Eltwise", "bottom": q("res2a_branch1", "res2a_branch2c"), "top": "res2a"},
+    {"name": "res2a_relu", "type": "ReLU", "bottom": "res2a", "top": "res2a"},
+    _conv("inc_1x1", "res2a", "inc_1x1", 6, 1),
+    {"name": "inc_relu_1x1", "type": "ReLU", "bottom": "inc_1x1", "top": "inc_1x1"},
+    _conv("inc_3x3_reduce", "res2a", "inc_3x3_reduce", 4, 1),
+    {"name": "inc_relu_3x3_reduce", "type": "ReLU", "bottom": "inc_3x3_reduce", "top": "inc_3x3_reduce"},
+    _conv("inc_3x3", "inc_3x3_reduce", "inc_3x3", 6, 3, pad=1),
+    {"name": "inc_relu_3x3", "type": "ReLU", "bottom": "inc_3x3", "top": "inc_3x3"},
+    _conv("inc_5x5", "res2a", "inc_5x5", 4, 5, pad=2),
+    {"name": "inc_relu_5x5", "type": "ReLU", "bottom": "inc_5x5", "top": "inc_5x5"},
+    {"name": "inc_pool", "type": "Pooling", "bottom": "res2a", "top": "inc_pool",
+     "pooling_param": {"pool": "MAX", "kernel_size": 3, "stride": 1, "pad": 1}},
+    _conv("inc_pool_proj", "inc_pool", "inc_pool_proj", 4, 1),
+    {"name": "inc_relu_pool_proj", "type": "ReLU", "bottom": "inc_pool_proj", "top": "inc_pool_proj"},
+    {"name": "inc_output", "type": "Concat", "bottom": q("inc_1x1", "inc_3x3", "inc_5x5", "inc_pool_proj"), "top": "inc_output"},
+    {"name": "pool5", "type": "Pooling", "bottom": "inc_output", "top": "pool5",
+     "pooling_param": {"pool": "AVE", "global_pooling": "true"}},
+    {"name": "fc", "type": "InnerProduct", "bottom": "pool5", "top": "fc", "inner_product_param": {"num_output": 10}},
+    {"name": "prob", "type": "Softmax", "bottom": "fc", "top": "prob"},
+]
+
+
+def fixture_caffe_resnet_inception() -> dict:
+    log("[caffe_resnet_inception]")
+    rng = rng_for("graphs/caffe_resnet_inception")
+    chw = (3, 32, 32)
+    layers = CAFFE_RESNET_INCEPTION
+    blobs, channels = {}, {"data": chw[0]}
+    for layer in layers:  # seeded weights, shapes from the prototxt as Caffe derives them
+        kind, name, bottoms = layer["type"], layer["name"], _bottoms(layer)
+        c = channels[bottoms[0]]
+        if kind == "Convolution":
+            prm = layer["convolution_param"]
+            o, k = prm["num_output"], prm["kernel_size"]
+            blobs[name] = [rng.normal(0, math.sqrt(2.0 / (c * k * k)), (o, c, k, k)), rng.normal(0, 0.2, o)]
+            c = o
+        elif kind == "BatchNorm":
+            blobs[name] = [rng.normal(0, 0.5, c) * 2.0, rng.uniform(0.3, 2.0, c) * 2.0, np.array([2.0])]
+        elif kind == "Scale":
+            blobs[name] = [rng.uniform(0.6, 1.5, c), rng.normal(0, 0.3, c)]
+        elif kind == "InnerProduct":
+            o = layer["inner_product_param"]["num_output"]
+            blobs[name] = [rng.normal(0, math.sqrt(2.0 / c), (o, c)), rng.normal(0, 0.2, o)]
+            c = o
+        elif kind == "Concat":
+            c = sum(channels[b] for b in bottoms)
+        channels[layer["top"]] = c
+    blobs = {k: [np.asarray(v, np.float32) for v in vs] for k, vs in blobs.items()}
+    model_path = GRAPHS / "caffe_resnet_inception.caffemodel.h5"
+    mf.write_caffe_h5(model_path, [lyr["name"] for lyr in layers], blobs)
+    proto = GRAPHS / "caffe_resnet_inception.prototxt"
+    text = mf.render_prototxt("caffe_resnet_inception", list(chw), layers, input_layer=True)
+    proto.write_text(f"# {NOTE}\n" + text.split("\n", 1)[1])
+
+    with mf.h5py.File(model_path) as f:
+        read = {name: [f["data"][name][str(i)][()] for i in range(len(f["data"][name]))] for name in f["data"]}
+    x = rng.uniform(-1, 1, (2, *chw)).astype(np.float32)
+    out = caffe_forward(x, read, layers=layers)
+    pooled = (9, 9)  # pool1: ceil((16 + 2 - 3) / 2) + 1 = 9; the inception block keeps 9 x 9
+    fcn_pools, fcn_shapes = {"pool5": pooled}, {"fc": (20, 1, 1)}
+    y = caffe_forward(x, read, fcn_shapes, layers=layers, fcn_pools=fcn_pools).reshape(out.shape)
+    relcheck("caffe_resnet_inception: NumPy FCN at the training size vs the NumPy classifier", y, out)
+    kernels = {"pool5": pooled}
+    train_geo = caffe_geometry(chw[1:], kernels, layers)
+    assert train_geo["grid"] == [1, 1], train_geo
+    j = train_geo["jump"]
+    size = (chw[1] + 3 * j[0] + 1, chw[2] + 5 * j[1] + 2)
+    geo = caffe_geometry(size, kernels, layers)
+    xf = rng.uniform(-1, 1, (1, chw[0], *size)).astype(np.float32)
+    yf = caffe_forward(xf, read, fcn_shapes, layers=layers, fcn_pools=fcn_pools)
+    assert list(yf.shape[2:]) == geo["grid"], (yf.shape, geo)
+    check(f"caffe_resnet_inception: calculator grid {geo['grid']} == NumPy FCN output at {list(size)}", 0.0)
+    return {
+        "name": "caffe_resnet_inception", "file": rel(model_path), "also": [], "arch": rel(proto), "data_format": "caffe",
+        "input_shape": list(chw), "classes": 10, "pads": True, "nodes": len(layers), "refused": None,
+        "golden": {"input": save_npy(GRAPHS / "caffe_resnet_inception.input.npy", x),
+                   "output": save_npy(GRAPHS / "caffe_resnet_inception.output.npy", out),
+                   "fcn_input": save_npy(GRAPHS / "caffe_resnet_inception.fcn_input.npy", xf),
+                   "fcn_output": save_npy(GRAPHS / "caffe_resnet_inception.fcn_output.npy", yf)},
+        "geometry": geo, "reference_fcn": None,
+        "notes": "Caffe deploy prototxt with an Input layer + HDF5 snapshot. ResNet-style: conv1 5x5/2 pad 2 + "
+                 "BatchNorm + Scale + ReLU, ceil-mode MAX pool 3x3/2 pad 1 (16 -> 9), bottleneck res2a "
+                 "(1x1, 3x3 pad 1, 1x1, each BN + Scale) with a 1x1 projection shortcut, Eltwise SUM (default "
+                 "operation), ReLU. GoogLeNet-style inception: 1x1 | 1x1 -> 3x3 pad 1 | 5x5 pad 2 | MAX 3x3/1 "
+                 "pad 1 -> 1x1, each ReLU, Concat. AVE global_pooling, InnerProduct 10, Softmax. Reference: the "
+                 "NumPy float64 forward pass; FCN: the global pooling = AVE 9x9/1 window, fc 1x1 conv; goldens NCHW.",
+    }
+
+
 def geometry_probe() -> None:
     """The calculator against perturbations on a net that never pads (smooth activations, average
     pooling, dilation, strides, a merge of branches with different receptive fields): the cells
@@ -1308,7 +1426,7 @@ FIXTURES = [
 ]
 EXTRA = [
     "fixture_preprocessing", "fixture_densenet_mini", "fixture_convnext_mini", "fixture_efficientnet_se",
-    "fixture_misaligned", "fixture_bn_after_dense", "fixture_caffenet_mini",
+    "fixture_misaligned", "fixture_bn_after_dense", "fixture_caffenet_mini", "fixture_caffe_resnet_inception",
 ]
 
 
