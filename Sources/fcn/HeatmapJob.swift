@@ -88,6 +88,7 @@ struct HeatmapJob {
 
     /// Processes one image; returns the names of the files written.
     func process(_ path: String) throws -> [String] {
+        if model.network.isSequence { return try processSequence(path) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
         timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
@@ -170,7 +171,7 @@ struct HeatmapJob {
     }
 
     /// Whether the network ends in a softmax (scores are probabilities in [0, 1]).
-    private static func isProbability(_ network: Network) -> Bool {
+    static func isProbability(_ network: Network) -> Bool {
         for layer in network.layers.reversed() {
             switch layer.operation {
             case .activation(let activation): return activation == .softmax

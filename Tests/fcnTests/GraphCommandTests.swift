@@ -1,3 +1,4 @@
+import FCNTensorIO
 import Foundation
 import Testing
 import _FCNTestSupport
@@ -27,6 +28,34 @@ import _FCNTestSupport
         let result = try CommandRunner.run(["verify", Fixtures.path(file), "--samples", "6"])
         #expect(result.status == 0, "\(result.standardError)")
         #expect(result.standardOutput.contains("Verified"))
+    }
+
+    /// A Conv1D classifier's heatmap: the grid equals the hand-built Keras FCN's, the manifest
+    /// places cells as the fixture script's independent calculator does, and a plot is drawn.
+    @Test func heatmapOfASequenceWritesTheGridTheManifestAndAPlot() throws {
+        let fixture = try #require(GraphManifest.shared.fixtures.first { $0.name == "conv1d_net" })
+        let geometry = try #require(fixture.geometry)
+        let input = Fixtures.path(try #require(fixture.golden.fcnInput))
+        let folder = scratch.path("sequence")
+        let result = try CommandRunner.run(["heatmap", Fixtures.path(fixture.file), input, "-o", folder, "--top", "2"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let stem = "conv1d_net.fcn_input"
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["\(stem).grid.npy", "\(stem).json", "\(stem).scores.png"])
+        let grid = try NumPyFile.read(path: "\(folder)/\(stem).grid.npy")
+        expectClose(grid, try NumPyFile.read(path: Fixtures.path(try #require(fixture.golden.fcnOutput))), "conv1d heatmap grid")
+        let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(stem).json"))) as? [String: Any])
+        #expect(manifest["grid"] as? Int == geometry.grid[0])
+        #expect(manifest["stride"] as? Int == geometry.jump[0])
+        #expect(manifest["offset"] as? Double == geometry.start[0])
+        #expect(manifest["receptive_field"] as? Int == geometry.receptiveField[0])
+        #expect((manifest["classes"] as? [Any])?.count == 2)
+    }
+
+    @Test func aSequenceOfTheWrongShapeIsRefusedWithBothShapes() throws {
+        let image = Fixtures.path("graphs/resnet_mini.fcn_input.npy")
+        let result = try CommandRunner.run(["heatmap", Fixtures.path("graphs/conv1d_net.keras"), image, "-o", scratch.path("bad")])
+        #expect(result.status == 1)
+        #expect(result.standardError.contains("(length, 2) or (1, length, 2)"), "\(result.standardError)")
     }
 
     @Test func inspectMarksTheRefusedLayerAndSaysWhy() throws {
