@@ -1,5 +1,4 @@
 import FCNModel
-import Foundation
 import Testing
 import _FCNTestSupport
 
@@ -39,8 +38,7 @@ import _FCNTestSupport
     @Test func pyTorchCeilRoundingMatchesONNXRuntime() throws {
         struct Case: Decodable { let length, kernel, stride, before, after, outputs: Int }
         struct Record: Decodable { let cases: [Case] }
-        let data = try Data(contentsOf: Fixtures.directory.appendingPathComponent("rounding/ceil_lengths.json"))
-        let cases = try JSONDecoder().decode(Record.self, from: data).cases
+        let cases = (Fixtures.decodeJSON("rounding/ceil_lengths.json") as Record).cases
         #expect(cases.count > 200)
         var differFromCaffe = 0
         for c in cases {

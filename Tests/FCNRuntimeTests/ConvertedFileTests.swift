@@ -18,13 +18,8 @@ import _FCNTestSupport
         let inputTransposedToChannelsLast: Bool
     }
 
-    static let entries: [String: Entry] = {
-        struct Record: Decodable { let fixtures: [String: Entry] }
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        let data = try! Data(contentsOf: Fixtures.directory.appendingPathComponent("converted/roundtrip.json"))
-        return try! decoder.decode(Record.self, from: data).fixtures
-    }()
+    struct Record: Decodable { let fixtures: [String: Entry] }
+    static let entries: [String: Entry] = (Fixtures.decodeJSON("converted/roundtrip.json") as Record).fixtures
 
     static var names: [String] { entries.keys.sorted() }
 

@@ -48,24 +48,13 @@ public struct GraphManifest: Decodable, Sendable {
         }
     }
 
-    public struct BadInput: Decodable, Sendable, CustomTestStringConvertible {
-        public let file: String
-        public let arch: String?
-        public let kind: String
-        public let expect: [String]
-        public var testDescription: String { kind }
-    }
+    public typealias BadInput = BadFixtureInput
 
     public let fixtures: [Fixture]
     public let bad: [BadInput]
 
     /// The manifest, read once.
-    public static let shared: GraphManifest = {
-        let data = try! Data(contentsOf: Fixtures.directory.appendingPathComponent("graphs/manifest.json"))
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try! decoder.decode(GraphManifest.self, from: data)
-    }()
+    public static let shared: GraphManifest = Fixtures.decodeJSON("graphs/manifest.json")
 
     /// Every (fixture, file) pair, for tests over each container.
     public var stored: [StoredFixture] { fixtures.flatMap { fixture in fixture.files.map { StoredFixture(fixture: fixture, file: $0) } } }

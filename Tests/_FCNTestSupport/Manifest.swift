@@ -35,24 +35,13 @@ public struct Manifest: Decodable, Sendable {
         public var testDescription: String { name }
     }
 
-    public struct BadInput: Decodable, Sendable, CustomTestStringConvertible {
-        public let file: String
-        public let arch: String?
-        public let kind: String
-        public let expect: [String]
-        public var testDescription: String { kind }
-    }
+    public typealias BadInput = BadFixtureInput
 
     public let fixtures: [Fixture]
     public let bad: [BadInput]
 
     /// The manifest, read once.
-    public static let shared: Manifest = {
-        let data = try! Data(contentsOf: Fixtures.directory.appendingPathComponent("manifest.json"))
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return try! decoder.decode(Manifest.self, from: data)
-    }()
+    public static let shared: Manifest = Fixtures.decodeJSON("manifest.json")
 }
 
 extension Manifest {
