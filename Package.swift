@@ -7,7 +7,8 @@ let package = Package(
         .executable(name: "fcn", targets: ["fcn"]),
         .library(
             name: "FCNKit",
-            targets: ["FCNModel", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification", "FCNKerasExport"]),
+            targets: ["FCNModel", "FCNImport", "FCNIsolation", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
+                      "FCNKerasExport", "FCNResults"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -28,6 +29,7 @@ let package = Package(
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         .target(name: "CKernels"),
+        .target(name: "CProcessLimits"),
 
         // MARK: - Public API
         .target(name: "FCNModel", dependencies: ["FCNDiagnostics"]),
@@ -38,18 +40,20 @@ let package = Package(
             name: "FCNImport",
             dependencies: ["FCNModel", "FCNDiagnostics", "HDF5Reader", .product(name: "Yams", package: "Yams"),
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
+        .target(name: "FCNIsolation", dependencies: ["CProcessLimits", "FCNModel", "FCNDiagnostics", "FCNImport", "HDF5Reader"]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
+        .target(name: "FCNResults"),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
                 "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                "FCNKerasExport", "FCNImage",
+                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -66,6 +70,7 @@ let package = Package(
         .testTarget(
             name: "FCNImageTests",
             dependencies: ["FCNImage", "FCNImport", "FCNConvert", "FCNRuntime", "FCNGeometry", "_FCNTestSupport"]),
+        .testTarget(name: "FCNResultsTests", dependencies: ["FCNResults", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",

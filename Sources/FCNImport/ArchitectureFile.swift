@@ -158,5 +158,9 @@ extension ArchitectureFile.RecordedVersions {
         } catch {
             throw .hdf5(error)
         }
+        if let inputSize {
+            try KerasShapes.checkSize(inputSize.height, what: "the recorded input height (fcnkit_input_size)")
+            try KerasShapes.checkSize(inputSize.width, what: "the recorded input width (fcnkit_input_size)")
+        }
     }
 }

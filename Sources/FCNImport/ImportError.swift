@@ -27,6 +27,11 @@ public enum ImportError: Error, CustomStringConvertible {
     case absurdShape(what: String, value: String, limit: String)
     /// The layers' shapes do not fit together.
     case shape(ShapeError)
+    /// The isolated reader process (FCNIsolation) died, or ran out of time or memory, while
+    /// reading `object` (nil: before it reported any); `reason` says how it ended.
+    case readerFailed(path: String, object: String?, reason: String)
+    /// The isolated reader refused the file; `message` is its error's description.
+    case reportedByReader(message: String)
 
     public var description: String {
         switch self {
@@ -57,6 +62,11 @@ public enum ImportError: Error, CustomStringConvertible {
             return "\(what) is \(value), outside what FCNKit accepts (\(limit))"
         case .shape(let error):
             return error.description
+        case .readerFailed(let path, let object, let reason):
+            let place = object.map { "while reading \(QuotedName.quoted($0))" } ?? "while opening the file"
+            return "\(path): the file is damaged: the HDF5 library failed \(place) (\(reason))"
+        case .reportedByReader(let message):
+            return message
         }
     }
 

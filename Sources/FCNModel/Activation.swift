@@ -1,5 +1,5 @@
 /// An element-wise (or, for softmax, per-position) nonlinearity.
-public enum Activation: Hashable, Sendable, CustomStringConvertible {
+public enum Activation: Hashable, Sendable, Codable, CustomStringConvertible {
     case linear
     /// `max(x, threshold)`-style ReLU: `x` for `x ≥ threshold`, `negativeSlope · (x − threshold)`
     /// below it, clipped at `maxValue` when given. Covers relu, relu6 and leaky relu.

@@ -3,7 +3,7 @@
 ///
 /// A layer holds settings only; learned values live in `Weights`, keyed by the layer's
 /// name, so that an architecture can be inspected without its weights.
-public struct Layer: Hashable, Sendable {
+public struct Layer: Hashable, Sendable, Codable {
     /// The layer's name in the source file; unique within a network.
     public var name: String
     /// The class name the source file gave, such as `Convolution2D` or `InnerProduct`.
@@ -23,7 +23,7 @@ public struct Layer: Hashable, Sendable {
 }
 
 /// What a layer computes.
-public enum LayerOperation: Hashable, Sendable {
+public enum LayerOperation: Hashable, Sendable, Codable {
     case convolution(Convolution)
     case dense(Dense)
     case pooling(Pooling)
@@ -83,7 +83,7 @@ public enum LayerOperation: Hashable, Sendable {
 }
 
 /// How a merge combines its inputs, element by element.
-public enum MergeKind: String, Hashable, Sendable, CaseIterable {
+public enum MergeKind: String, Hashable, Sendable, Codable, CaseIterable {
     case add
     /// The first input minus the second; exactly two inputs.
     case subtract
@@ -94,7 +94,7 @@ public enum MergeKind: String, Hashable, Sendable, CaseIterable {
 }
 
 /// Layer normalisation over the channel axis.
-public struct LayerNormalization: Hashable, Sendable {
+public struct LayerNormalization: Hashable, Sendable, Codable {
     public var epsilon: Float
     public var center: Bool
     public var scale: Bool
@@ -108,7 +108,7 @@ public struct LayerNormalization: Hashable, Sendable {
 
 /// Caffe's LRN across channels: `x_c / (k + alpha/size · Σ x_c'²)^beta`, the sum over the
 /// `size` channels centred on `c` (clipped at the ends).
-public struct LocalResponseNormalization: Hashable, Sendable {
+public struct LocalResponseNormalization: Hashable, Sendable, Codable {
     public var size: Int
     public var alpha: Float
     public var beta: Float
@@ -123,13 +123,13 @@ public struct LocalResponseNormalization: Hashable, Sendable {
 }
 
 /// How Resizing samples its input.
-public enum ResizeInterpolation: String, Hashable, Sendable {
+public enum ResizeInterpolation: String, Hashable, Sendable, Codable {
     case bilinear
     case nearest
 }
 
 /// Resampling to a fixed size with TensorFlow's half-pixel centres (Keras's Resizing).
-public struct Resize: Hashable, Sendable {
+public struct Resize: Hashable, Sendable, Codable {
     public var size: Size2D
     public var interpolation: ResizeInterpolation
     /// Crop the largest centred window of the target's aspect ratio before resampling.
@@ -146,7 +146,7 @@ public struct Resize: Hashable, Sendable {
 ///
 /// Its weights are a kernel of shape (kernelHeight, kernelWidth, inputChannels / groups, filters)
 /// and, when `useBias`, a bias of shape (filters).
-public struct Convolution: Hashable, Sendable {
+public struct Convolution: Hashable, Sendable, Codable {
     public var filters: Int
     public var kernelSize: Size2D
     public var strides: Size2D
@@ -186,7 +186,7 @@ public struct Convolution: Hashable, Sendable {
 ///
 /// Its weights are a kernel of shape (inputs, units), rows in the order of the vector it
 /// receives (for a Dense after Flatten, the network's flatten order), and a bias of (units).
-public struct Dense: Hashable, Sendable {
+public struct Dense: Hashable, Sendable, Codable {
     public var units: Int
     public var useBias: Bool
     public var activation: Activation
@@ -199,13 +199,13 @@ public struct Dense: Hashable, Sendable {
 }
 
 /// Whether a pooling layer keeps the maximum or the mean of its window.
-public enum PoolingKind: String, Hashable, Sendable {
+public enum PoolingKind: String, Hashable, Sendable, Codable {
     case max
     case average
 }
 
 /// Max or average pooling over a sliding window.
-public struct Pooling: Hashable, Sendable {
+public struct Pooling: Hashable, Sendable, Codable {
     public var kind: PoolingKind
     public var poolSize: Size2D
     public var strides: Size2D
@@ -236,7 +236,7 @@ public struct Pooling: Hashable, Sendable {
 
 /// Batch normalisation in its inference form: `gamma · (x − mean) / √(variance + epsilon) + beta`
 /// per channel. Weights: gamma (when `scale`), beta (when `center`), mean and variance.
-public struct BatchNormalization: Hashable, Sendable {
+public struct BatchNormalization: Hashable, Sendable, Codable {
     public var epsilon: Float
     public var center: Bool
     public var scale: Bool

@@ -203,3 +203,34 @@ public struct ShapeError: Error, Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "layer \(QuotedName.quoted(layer)) receives \(input): \(reason)" }
 }
+
+/// A network is encoded as what builds it and decoded through `validated`, so a decoded graph
+/// is checked exactly as an imported one (the isolated reader sends networks this way).
+extension Network: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case name, inputName, inputShape, dataFormat, layers, inputHasChannelAxis, isSequence
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self = try Self.validated(
+            name: try container.decode(String.self, forKey: .name),
+            inputShape: try container.decode(ActivationShape.self, forKey: .inputShape),
+            dataFormat: try container.decode(DataFormat.self, forKey: .dataFormat),
+            layers: try container.decode([Layer].self, forKey: .layers),
+            inputHasChannelAxis: try container.decode(Bool.self, forKey: .inputHasChannelAxis),
+            isSequence: try container.decode(Bool.self, forKey: .isSequence),
+            inputName: try container.decode(String.self, forKey: .inputName))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(inputName, forKey: .inputName)
+        try container.encode(inputShape, forKey: .inputShape)
+        try container.encode(dataFormat, forKey: .dataFormat)
+        try container.encode(layers, forKey: .layers)
+        try container.encode(inputHasChannelAxis, forKey: .inputHasChannelAxis)
+        try container.encode(isSequence, forKey: .isSequence)
+    }
+}

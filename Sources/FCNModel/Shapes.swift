@@ -1,5 +1,5 @@
 /// A height and a width, in that order.
-public struct Size2D: Hashable, Sendable, CustomStringConvertible {
+public struct Size2D: Hashable, Sendable, Codable, CustomStringConvertible {
     public var height: Int
     public var width: Int
 
@@ -24,7 +24,7 @@ public struct Size2D: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// The shape of the data that flows between layers, free of any memory layout.
-public enum ActivationShape: Hashable, Sendable, CustomStringConvertible {
+public enum ActivationShape: Hashable, Sendable, Codable, CustomStringConvertible {
     /// A stack of `channels` maps of `height × width`.
     case featureMap(height: Int, width: Int, channels: Int)
     /// A flat vector, as after Flatten or Dense.
@@ -79,7 +79,7 @@ public enum ActivationShape: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Where the channel axis sits in the tensors a model takes and gives.
-public enum DataFormat: String, Hashable, Sendable {
+public enum DataFormat: String, Hashable, Sendable, Codable {
     /// (height, width, channels): TensorFlow and most Keras models.
     case channelsLast = "channels_last"
     /// (channels, height, width): Theano-era Keras and Caffe.
@@ -87,7 +87,7 @@ public enum DataFormat: String, Hashable, Sendable {
 }
 
 /// The order in which Flatten lays a feature map out as a vector.
-public enum FlattenOrder: String, Hashable, Sendable {
+public enum FlattenOrder: String, Hashable, Sendable, Codable {
     /// Row by row, all channels of a pixel together: channels_last Keras.
     case heightWidthChannels = "hwc"
     /// Channel by channel, each a row-major map: channels_first Keras and Caffe.

@@ -1,5 +1,5 @@
 /// How a layer pads its input on each side.
-public enum PaddingMode: Hashable, Sendable {
+public enum PaddingMode: Hashable, Sendable, Codable {
     /// No padding: windows stay inside the input.
     case valid
     /// TensorFlow's `same`: the output has `ceil(input / stride)` cells and the total
@@ -10,7 +10,7 @@ public enum PaddingMode: Hashable, Sendable {
 }
 
 /// Padding amounts on the four sides of a feature map.
-public struct EdgePadding: Hashable, Sendable {
+public struct EdgePadding: Hashable, Sendable, Codable {
     public var top: Int
     public var bottom: Int
     public var left: Int
@@ -36,7 +36,7 @@ public struct EdgePadding: Hashable, Sendable {
 /// they drop again: `ceilCaffe` only on a padded axis, `ceilPyTorch` on every axis. With a
 /// kernel smaller than the stride and no padding, Caffe keeps a last window that starts past the
 /// input (and sees only the edge), PyTorch and ONNX Runtime drop it.
-public enum OutputRounding: String, Hashable, Sendable {
+public enum OutputRounding: String, Hashable, Sendable, Codable {
     /// Drop a last, partial window: Keras and TensorFlow.
     case floor
     /// Caffe's pooling: round up, then drop a last window that would start in the trailing
@@ -49,7 +49,7 @@ public enum OutputRounding: String, Hashable, Sendable {
 
 /// The arithmetic of a sliding window along one axis: where it pads and how many
 /// outputs it makes. Shared by shape inference, geometry and the runtime.
-public struct AxisWindow: Hashable, Sendable {
+public struct AxisWindow: Hashable, Sendable, Codable {
     public var kernel: Int
     public var stride: Int
     public var dilation: Int
@@ -102,7 +102,7 @@ public struct AxisWindow: Hashable, Sendable {
 }
 
 /// `PaddingMode` seen along one axis.
-public enum AxisPaddingMode: Hashable, Sendable {
+public enum AxisPaddingMode: Hashable, Sendable, Codable {
     case valid
     case same
     case explicit(before: Int, after: Int)

@@ -60,7 +60,7 @@ public struct Model: Sendable {
 }
 
 /// Facts about the file a model was read from, kept so that later stages never guess.
-public struct ModelSource: Hashable, Sendable {
+public struct ModelSource: Hashable, Sendable, Codable {
     /// A readable name for the file's format, such as "Keras 2.2.4 full model (.h5)".
     public var format: String
     /// The model file, and the architecture sidecar if one was used.

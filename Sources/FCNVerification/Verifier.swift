@@ -59,6 +59,8 @@ public enum VerificationError: Error, CustomStringConvertible {
     case resizing(layer: String)
     /// The classifier gives more than one cell per crop, or the FCN a different count.
     case outputsDiffer(classifier: Int, converted: Int)
+    /// A random input of `size` would take more than the memory budget (`budget` bytes).
+    case inputTooLarge(size: Size2D, channels: Int, budget: Int?)
 
     public var description: String {
         switch self {
@@ -71,6 +73,9 @@ public enum VerificationError: Error, CustomStringConvertible {
         case .outputsDiffer(let classifier, let converted):
             return "at the classifier's own size the classifier gives \(classifier) values and the FCN \(converted); "
                 + "verify compares classifiers that give one vector of scores"
+        case .inputTooLarge(let size, let channels, let budget):
+            let limit = budget.map { "the memory budget of \($0 >> 20) MiB (--max-memory)" } ?? "what this machine can address"
+            return "a random input of \(size)×\(channels) would take more than \(limit); choose a smaller --input"
         }
     }
 }
@@ -84,6 +89,8 @@ public struct Verifier {
     public let converted: Model
     private let classifierRunner: Executor
     private let convertedRunner: Executor
+    /// The bytes one random input may take; nil: no limit.
+    private let memoryBudget: Int?
 
     /// - Parameters:
     ///   - converted: a converted network to check (such as a file `fcn convert` wrote); nil
@@ -105,6 +112,7 @@ public struct Verifier {
         convertedRunner = try Executor(model: self.converted, threads: threads)
         classifierRunner.memoryBudget = memoryBudget
         convertedRunner.memoryBudget = memoryBudget
+        self.memoryBudget = memoryBudget
     }
 
     /// Runs both checks on random inputs drawn from `seed`.
@@ -123,7 +131,7 @@ public struct Verifier {
         let channels = network.inputShape.channels
 
         // (a) At the classifier's size.
-        let image = random.image(small, channels: channels)
+        let image = try random.image(small, channels: channels, budget: memoryBudget)
         let tensor = image.tensor(for: network)
         let expected = try classifierRunner.run(tensor).values
         let atSize = try convertedRunner.run(image.tensor(for: converted.network)).values
@@ -131,7 +139,7 @@ public struct Verifier {
         let atClassifierSize = Agreement(actual: atSize, reference: expected)
 
         // (b) On a larger input.
-        let largeImage = random.image(large, channels: channels)
+        let largeImage = try random.image(large, channels: channels, budget: memoryBudget)
         let gridTensor = try convertedRunner.run(largeImage.tensor(for: converted.network))
         let gridImage = MapImage(framework: gridTensor, format: network.dataFormat)
         let grid = gridImage.size
@@ -213,7 +221,17 @@ public struct SeededRandom {
     public mutating func unit() -> Float { Float(next() >> 40) / Float(1 << 24) }
 
     /// An image of uniform values in [0, 1).
-    public mutating func image(_ size: Size2D, channels: Int) -> MapImage {
-        MapImage(size: size, channels: channels, values: (0..<(size.height * size.width * channels)).map { _ in unit() })
+    ///
+    /// - Parameter budget: the most bytes the image may take (nil: no limit beyond overflow).
+    /// - Throws: `VerificationError.inputTooLarge` when its float32 values would exceed `budget`
+    ///   (or overflow), before anything is allocated.
+    public mutating func image(_ size: Size2D, channels: Int, budget: Int?) throws(VerificationError) -> MapImage {
+        let (pixels, pixelOverflow) = size.height.multipliedReportingOverflow(by: size.width)
+        let (count, countOverflow) = pixels.multipliedReportingOverflow(by: channels)
+        let (bytes, byteOverflow) = count.multipliedReportingOverflow(by: MemoryLayout<Float>.size)
+        guard !pixelOverflow, !countOverflow, !byteOverflow, bytes <= budget ?? Int.max else {
+            throw .inputTooLarge(size: size, channels: channels, budget: budget)
+        }
+        return MapImage(size: size, channels: channels, values: (0..<count).map { _ in unit() })
     }
 }

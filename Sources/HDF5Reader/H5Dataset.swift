@@ -23,6 +23,7 @@ public final class H5Dataset: H5Object {
         self.file = file
         self.path = path
         let fail = HDF5Error.readFailure(path: file.path, object: path)
+        HDF5ReadProgress.report(path)
         id = try LibraryCalls.checked(H5Dopen2(parentID, name, chdf5_property_default()), or: fail)
         do {
             try Self.refuseOutsideStorage(id, file: file.path, object: path)
@@ -116,6 +117,7 @@ public final class H5Dataset: H5Object {
             guard elementCount > 0 else { return [] }
             // Read straight into the array's storage, without zero-filling it first.
             var status: herr_t = 0
+            HDF5ReadProgress.report(path)
             let values = [Float](unsafeUninitializedCapacity: elementCount) { buffer, count in
                 status = H5Dread(id, chdf5_native_float(), 0, 0, chdf5_property_default(), buffer.baseAddress)
                 count = status < 0 ? 0 : elementCount

@@ -23,7 +23,10 @@ public final class H5File {
             throw .missingFile(path: path)
         }
         if isDirectory.boolValue { throw .isDirectory(path: path) }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        // A FIFO, socket or device would block libhdf5's first read, or never end.
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .notRegularFile(path: path) }
+        let size = attributes?[.size] as? Int ?? 0
         if size == 0 { throw .emptyFile(path: path) }
         guard FileManager.default.isReadableFile(atPath: path) else { throw .permissionDenied(path: path) }
         id = try LibraryCalls.serialized { () throws(HDF5Error) -> hid_t in
@@ -31,6 +34,7 @@ public final class H5File {
                 _ = LibraryCalls.takeErrorMessage()
                 throw .notHDF5(path: path)
             }
+            HDF5ReadProgress.report("/")
             return try LibraryCalls.checked(
                 H5Fopen(path, chdf5_access_read_only(), chdf5_property_default())
             ) { .cannotOpen(path: path, reason: $0) }

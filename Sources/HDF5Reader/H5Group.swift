@@ -14,6 +14,7 @@ public final class H5Group: H5Object {
     init(file: H5File, parentID: hid_t, name: String, path: String) throws(HDF5Error) {
         self.file = file
         self.path = path
+        HDF5ReadProgress.report(path)
         id = try LibraryCalls.checked(H5Gopen2(parentID, name, chdf5_property_default()),
                                       or: HDF5Error.readFailure(path: file.path, object: path))
     }

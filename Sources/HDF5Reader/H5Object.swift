@@ -44,6 +44,7 @@ extension H5Object {
             guard hasAttribute(name) else { return nil }
             let object = path + "@" + name
             let fail = HDF5Error.readFailure(path: file.path, object: object)
+            HDF5ReadProgress.report(object)
             let attribute = try LibraryCalls.checked(H5Aopen(id, name, chdf5_property_default()), or: fail)
             defer { H5Aclose(attribute) }
             let type = try LibraryCalls.checked(H5Aget_type(attribute), or: fail)

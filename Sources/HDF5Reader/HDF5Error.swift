@@ -6,6 +6,8 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
     case missingFile(path: String)
     /// The path names a directory, not a file.
     case isDirectory(path: String)
+    /// The path names a FIFO, socket or device, which libhdf5 would block on.
+    case notRegularFile(path: String)
     /// The process may not read the file.
     case permissionDenied(path: String)
     /// The file exists but holds no bytes.
@@ -37,6 +39,8 @@ public enum HDF5Error: Error, Equatable, CustomStringConvertible {
             return "\(path): no such file"
         case .isDirectory(let path):
             return "\(path): is a directory, not a model file"
+        case .notRegularFile(let path):
+            return "\(path): not a regular file (a FIFO, socket or device); fcn reads model files only"
         case .permissionDenied(let path):
             return "\(path): permission denied"
         case .emptyFile(let path):

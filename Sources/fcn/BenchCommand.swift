@@ -50,7 +50,7 @@ struct BenchCommand: ParsableCommand {
             convertMs: try Stopwatch.milliseconds { converted = try Convolutionalizer.convert(model, options: conversion.options) },
             prepareMs: try Stopwatch.milliseconds { executor = try runtime.executor(for: converted) })
         var random = SeededRandom(seed: 1)
-        let image = random.image(input, channels: model.network.inputShape.channels)
+        let image = try random.image(input, channels: model.network.inputShape.channels, budget: runtime.memoryBudget)
         let tensor = image.tensor(for: model.network)
         let output = try executor.outputShape(inputSize: input)
         let flops = try executor.flops(inputSize: input)

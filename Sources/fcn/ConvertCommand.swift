@@ -2,6 +2,7 @@ import ArgumentParser
 import FCNConvert
 import FCNKerasExport
 import FCNModel
+import Foundation
 
 /// `fcn convert`: writes the fully convolutional form as a Keras `.h5` file.
 struct ConvertCommand: ParsableCommand {
@@ -20,7 +21,15 @@ struct ConvertCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The .h5 file to write (written to a temporary name, then renamed).")
     var output: String
 
+    @Flag(help: "Replace the output file if it exists (by default convert refuses).")
+    var overwrite = false
+
     func run() throws {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) {
+            guard !isDirectory.boolValue else { throw ConvertOutputError(path: output, reason: "is a folder; give a file name with -o") }
+            guard overwrite else { throw ConvertOutputError(path: output, reason: "exists; pass --overwrite to replace it") }
+        }
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model, options: conversion.options)
         try KerasFileWriter.write(converted, to: output)
@@ -33,4 +42,11 @@ struct ConvertCommand: ParsableCommand {
             print("Note: the source is channels_first; the FCN is written channels_last, so it takes (H, W, C) inputs.")
         }
     }
+}
+
+/// Why `fcn convert` will not write to its `-o` path.
+struct ConvertOutputError: Error, CustomStringConvertible {
+    let path: String
+    let reason: String
+    var description: String { "\(path) \(reason)" }
 }

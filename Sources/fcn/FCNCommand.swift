@@ -12,5 +12,32 @@ struct FCNCommand: ParsableCommand {
             Keras 3 .weights.h5 and Caffe .caffemodel.h5 snapshots with their .prototxt.
             """,
         version: KerasFileWriter.fcnkitVersion,
-        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, VerifyCommand.self, BenchCommand.self, HeatmapCommand.self])
+        subcommands: [InspectCommand.self, ConvertCommand.self, RunCommand.self, VerifyCommand.self, BenchCommand.self, HeatmapCommand.self,
+                      ReadModelCommand.self])
+
+    /// Suggests the nearest subcommand for a mistyped one (`fcn heatmpa …`) before parsing,
+    /// which would otherwise report the words as unexpected arguments.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let allNames = configuration.subcommands.compactMap { $0.configuration.commandName } + ["help"]
+        let names = configuration.subcommands.filter { $0.configuration.shouldDisplay }.compactMap { $0.configuration.commandName } + ["help"]
+        if let word = arguments.first, !word.hasPrefix("-"), !allNames.contains(word) {
+            let nearest = names.min { editDistance(word, $0) < editDistance(word, $1) }!
+            let hint = editDistance(word, nearest) <= 2 ? " Did you mean '\(nearest)'?" : ""
+            exit(withError: ValidationError("unknown subcommand '\(word)'.\(hint) Subcommands: \(names.dropLast().joined(separator: ", "))."))
+        }
+        main(nil)
+    }
+
+    /// Levenshtein distance between two words.
+    private static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for (i, x) in a.enumerated() {
+            var current = [i + 1]
+            for (j, y) in b.enumerated() { current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1))) }
+            previous = current
+        }
+        return previous[b.count]
+    }
 }

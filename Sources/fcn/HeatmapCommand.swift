@@ -3,6 +3,7 @@ import FCNConvert
 import FCNGeometry
 import FCNImage
 import FCNModel
+import FCNResults
 import FCNRuntime
 import FCNTensorIO
 import Foundation
@@ -22,17 +23,29 @@ struct HeatmapCommand: ParsableCommand {
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var runtime: RuntimeArguments
 
-    @Argument(help: "PNG or JPEG images.")
+    @Argument(help: "PNG or JPEG images, or folders to walk for them (see --glob).")
     var images: [String]
 
     @Option(name: .shortAndLong, help: "The folder to write into (made if missing).")
     var output = "heatmaps"
 
+    @Option(help: "Which files of a folder argument to take, matched against their path inside it; repeat for several (default: *.png, *.jpg, *.jpeg, *.npy).")
+    var glob: [String] = []
+
+    @Option(help: "Take shard I of N (0 ≤ I < N) of the inputs: those at positions I, I+N, I+2N, … of the whole sorted list.")
+    var shard: String?
+
+    @Flag(help: "Replace results of an earlier run (by default the run refuses to start).")
+    var overwrite = false
+
+    @Flag(help: "Skip inputs whose results are complete (manifest and every file it lists present); redo the others.")
+    var resume = false
+
     @Option(name: .customLong("class"), help: "A class to draw, by index or name; repeat for several (default: the --top classes).")
     var classes: [String] = []
 
-    @Option(help: "Draw the K classes with the highest peak score.")
-    var top = 3
+    @Option(help: "Draw the K classes with the highest peak score (default 3; not with --class).")
+    var top: Int?
 
     @Option(help: "Class names, one per line (default: <model>-labels.txt or labels.txt beside the model).")
     var labels: String?
@@ -63,7 +76,23 @@ struct HeatmapCommand: ParsableCommand {
 
     func validate() throws {
         guard !images.isEmpty else { throw ValidationError("Give at least one image.") }
-        guard top >= 1 else { throw ValidationError("--top must be at least 1.") }
+        if let top, top < 1 { throw ValidationError("--top must be at least 1.") }
+        if top != nil, !classes.isEmpty {
+            throw ValidationError("--class and --top both choose the classes to draw; give one of them.")
+        }
+        if overwrite, resume { throw ValidationError("--overwrite and --resume contradict each other; give one of them.") }
+        if let shard {
+            do { _ = try Shard(parsing: shard) } catch { throw ValidationError("\(error)") }
+        }
+        if let std, let values = Self.numbers(std), values.contains(where: { $0 <= 0 }) {
+            throw ValidationError("--std \(std): standard deviations must be positive (they divide the pixel values).")
+        }
+        let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "npy"]
+        let modelExtensions: Set<String> = ["h5", "hdf5", "keras"]
+        if imageExtensions.contains(Self.pathExtension(modelArguments.model)),
+           let model = images.first(where: { modelExtensions.contains(Self.pathExtension($0)) }) {
+            throw ValidationError("'\(modelArguments.model)' looks like an image and '\(model)' like a model: the model comes first (fcn heatmap MODEL IMAGE…).")
+        }
         if let resize, resize < 1 { throw ValidationError("--resize must be positive.") }
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be positive.") }
         for list in [mean, std].compactMap({ $0 }) where Self.numbers(list) == nil {
@@ -71,39 +100,106 @@ struct HeatmapCommand: ParsableCommand {
         }
     }
 
+    private static func pathExtension(_ path: String) -> String { URL(fileURLWithPath: path).pathExtension.lowercased() }
+
     static func numbers(_ text: String) -> [Float]? {
         let values = text.split(separator: ",").map { Float($0.trimmingCharacters(in: .whitespaces)) }
         return values.isEmpty || values.contains(nil) ? nil : values.map { $0! }
     }
 
     func run() throws {
+        StopSignal.install()
+        let folder = try ResultFolder(path: output)
+        let note = { (line: String) in FileHandle.standardError.write(Data("note: \(line)\n".utf8)) }
+        let inputs = try InputList.collect(images, patterns: glob.isEmpty ? InputList.defaultPatterns : glob, excluding: output, note: note)
+        let share = try shard.map { try Shard(parsing: $0).share(of: inputs) } ?? inputs
+        let (todo, skipped) = try folder.plan(share, policy: overwrite ? .overwrite : resume ? .resume : .refuse)
+
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model)
         let executor = try runtime.executor(for: converted)
         let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model)
+        try checkCounts(of: converted.network, names: names)
+        let requested = classes.reduce(into: [String]()) { kept, name in
+            if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
+        }
         let job = HeatmapJob(
-            model: converted, executor: executor, names: names, requested: classes, top: top,
-            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels, outputFolder: output)
-        try job.prepareOutputFolder()
+            model: converted, executor: executor, names: names, requested: requested, top: top ?? 3,
+            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels)
         try job.checkRequestedClasses()
-        var progress = ProgressBar(total: images.count, enabled: !quiet)
-        var failures: [String] = []
-        for (index, image) in images.enumerated() {
-            progress.update(done: index, label: URL(fileURLWithPath: image).lastPathComponent)
+
+        if let signal = StopSignal.requested { try stop(signal, finished: 0, of: todo.count) }
+        let created = try folder.create()
+        let index = BatchIndex(folder: output)
+        for input in skipped {
+            try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .skipped,
+                                              outputs: folder.outputs(of: input.name) ?? [],
+                                              timingsMs: [:], error: nil))
+        }
+        if !skipped.isEmpty { note("\(skipped.count) of \(share.count) inputs already have complete results (--resume); skipped") }
+        var progress = ProgressBar(total: todo.count, enabled: !quiet)
+        var finished = 0
+        var failures: [any Error] = []
+        for (position, input) in todo.enumerated() {
+            if let signal = StopSignal.requested { try stop(signal, finished: finished, of: todo.count) }
+            progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
             do {
-                let written = try job.process(image)
+                let staging = try folder.stage()
+                                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
+                try StopRequested.check()
+                let outputs = try folder.commit(staging, name: input.name, files: staged.files, manifest: staged.manifest)
                 progress.clear()
-                print("\(image): wrote \(written.joined(separator: ", "))")
+                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .ok, outputs: outputs,
+                                                  timingsMs: staged.timingsMs, error: nil))
+                finished += 1
+                // Written straight to the descriptor, so a pipe sees each line as its image finishes.
+                FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8))
+            } catch let stopped as StopRequested {
+                progress.clear()
+                try stop(stopped.signal, finished: finished, of: todo.count)
             } catch {
                 progress.clear()
-                failures.append("\(error)")
-                FileHandle.standardError.write(Data("Error: \(error)\n".utf8))
+                failures.append(error)
+                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .failed, outputs: [],
+                                                  timingsMs: [:], error: "\(error)"))
+                if todo.count > 1 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             }
         }
         progress.finish()
-        if !failures.isEmpty {
-            throw HeatmapFailures(failed: failures.count, total: images.count)
+        if let signal = StopSignal.requested { try stop(signal, finished: finished, of: todo.count) }
+        if created, finished == 0, skipped.isEmpty { Self.removeIndexAlone(in: folder) }
+        if todo.count == 1, let only = failures.first { throw only }
+        if !failures.isEmpty { throw HeatmapFailures(failed: failures.count, total: todo.count, folder: output) }
+    }
+
+    /// Refuses --mean/--std lists and labels files whose lengths do not match the model.
+    private func checkCounts(of network: Network, names: ClassNames) throws {
+        let channels = gray ? 1 : network.inputShape.channels
+        for (option, list) in [("--mean", mean), ("--std", std)] {
+            guard let list, let count = Self.numbers(list)?.count, count != 1, count != channels else { continue }
+            throw HeatmapInputError(path: "\(option) \(list)", reason: "\(count) values but the model takes \(channels) channel\(channels == 1 ? "" : "s"); give one value, or one per channel")
         }
+        let classes = (try? network.outputShapes())?.last?.channels ?? 0
+        if let labels = names.names, labels.count != classes {
+            throw HeatmapInputError(path: names.path ?? "labels", reason: "has \(labels.count) names but the model has \(classes) classes; give one name per line, in class order")
+        }
+    }
+
+    /// Ends the run after a stop request with one line on what is finished, exiting 128 + signal.
+    private func stop(_ signal: Int32, finished: Int, of total: Int) throws -> Never {
+        let rest = total - finished
+        FileHandle.standardError.write(Data((
+            "Stopped by \(StopSignal.name(of: signal)): \(finished) of \(total) images finished, their results complete in \(output); "
+            + "\(rest) not written (no partial files left); run again with --resume to finish\n").utf8))
+        throw ExitCode(StopSignal.exitStatus(for: signal))
+    }
+
+    /// Removes the output folder this run made when it holds only this run's failure lines,
+    /// so a failed run leaves nothing behind.
+    private static func removeIndexAlone(in folder: ResultFolder) {
+        guard (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) == [BatchIndex.fileName] else { return }
+        unlink(BatchIndex(folder: folder.path).path)
+        folder.removeIfEmpty()
     }
 
     private var preprocessing: Preprocessing {
@@ -117,9 +213,14 @@ struct HeatmapCommand: ParsableCommand {
 
 extension Preprocessing.Preset: ExpressibleByArgument {}
 
-/// The error `fcn heatmap` exits with when some images failed; the others were written.
+/// The error `fcn heatmap` exits with when some of several images failed.
 struct HeatmapFailures: Error, CustomStringConvertible {
     let failed: Int
     let total: Int
-    var description: String { "\(failed) of \(total) images failed (see above); the others were written" }
+    let folder: String
+    var description: String {
+        failed == total
+            ? "all \(total) images failed (see above); nothing was written"
+            : "\(failed) of \(total) images failed (see above); the other \(total - failed) were written to \(folder)"
+    }
 }

@@ -10,8 +10,8 @@ import Foundation
 /// result is the score grid `(1, Lo, K)`, a manifest placing cell `i` at sample
 /// `offset + i · stride`, and a line plot of the chosen classes' scores along the sequence.
 extension HeatmapJob {
-    /// Processes one sequence; returns the names of the files written.
-    func processSequence(_ path: String) throws -> [String] {
+    /// Processes one sequence into `folder` (a staging folder), naming its files `<leaf>.…`.
+    func processSequence(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
         var timings: [String: Double] = [:]
         var stored: Tensor!
         timings["decode_ms"] = try Stopwatch.milliseconds { stored = try NumPyFile.read(path: path) }
@@ -43,8 +43,6 @@ extension HeatmapJob {
         let picked = chosen.flatMap { rows[$0] }
         let (low, high) = (picked.min() ?? 0, picked.max() ?? 1)
 
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        let folder = URL(fileURLWithPath: outputFolder)
         let plotName = "\(stem).scores.png"
         timings["render_ms"] = try Stopwatch.milliseconds {
             let plot = SequencePlot(scores: chosen.map { rows[$0] }, length: length, start: last.start, jump: Double(last.jump), low: low, high: high)
@@ -61,10 +59,9 @@ extension HeatmapJob {
             model: model.source.path, sequence: path, length: length, channels: channels, grid: cells, stride: last.jump,
             offset: last.start, receptiveField: last.receptiveField,
             scale: HeatmapManifest.Scale(low: low, high: high, meaning: (probabilities ? "softmax probability" : "raw score") + ", plotted from the lowest to the highest score of the classes drawn"),
-            classes: entries, plot: plotName, gridFile: gridName, timingsMs: timings)
-        let manifestName = "\(stem).json"
-        try AtomicFile.write(try JSONOutput.data(manifest), to: folder.appendingPathComponent(manifestName).path)
-        return [plotName, gridName, manifestName]
+            classes: entries, plot: plotName, gridFile: gridName, timingsMs: timings,
+            files: [plotName, gridName])
+        return Staged(files: [plotName, gridName], manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
 }
 
@@ -94,4 +91,6 @@ struct SequenceManifest: Encodable {
     let plot: String
     let gridFile: String
     let timingsMs: [String: Double]
+    /// The result set's files but the manifest (docs/heatmaps.md, "Result sets").
+    let files: [String]
 }

@@ -1,6 +1,7 @@
 import FCNGeometry
 import FCNImage
 import FCNModel
+import FCNResults
 import FCNRuntime
 import FCNTensorIO
 import Foundation
@@ -8,6 +9,8 @@ import Foundation
 /// Class names from a labels file (one per line), or the indices when there is none.
 struct ClassNames {
     let names: [String]?
+    /// The labels file read, if any.
+    let path: String?
 
     /// Reads `explicitPath`, or else `<model stem>-labels.txt` or `labels.txt` beside the model.
     init(explicitPath: String?, modelPath: String) throws {
@@ -20,11 +23,13 @@ struct ClassNames {
         guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
             if let explicitPath { throw HeatmapInputError(path: explicitPath, reason: "no such file") }
             names = nil
+            self.path = nil
             return
         }
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
             throw HeatmapInputError(path: path, reason: "not UTF-8 text")
         }
+        self.path = path
         names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
             .reversed().drop { $0.isEmpty }.reversed()
     }
@@ -68,27 +73,27 @@ struct HeatmapJob {
     let grayInput: Bool
     let resize: Int?
     let maximumPixels: Int
-    let outputFolder: String
 
     /// The channels of the network's output: its classes.
     private var classCount: Int { ((try? model.network.outputShapes())?.last?.channels) ?? 0 }
-
-    func prepareOutputFolder() throws {
-        do {
-            try FileManager.default.createDirectory(atPath: outputFolder, withIntermediateDirectories: true)
-        } catch {
-            throw HeatmapInputError(path: outputFolder, reason: "cannot create the output folder")
-        }
-    }
 
     /// Fails early, before any image, on a class the model does not have.
     func checkRequestedClasses() throws {
         for name in requested { _ = try names.index(of: name, classes: classCount) }
     }
 
-    /// Processes one image; returns the names of the files written.
-    func process(_ path: String) throws -> [String] {
-        if model.network.isSequence { return try processSequence(path) }
+    /// What processing one image staged: its files (named `<leaf>.…`), the manifest listing
+    /// them, and the time each stage took.
+    struct Staged {
+        let files: [String]
+        let manifest: Data
+        let timingsMs: [String: Double]
+    }
+
+    /// Processes one image into `folder` (a staging folder), naming its files `<leaf>.…`;
+    /// stops between classes when a signal asked to (`StopRequested`).
+    func process(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
+        if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
         timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
@@ -121,13 +126,12 @@ struct HeatmapJob {
         let probabilities = Self.isProbability(network)
         let (low, high) = probabilities ? (Float(0), Float(1)) : (grid.values.min() ?? 0, grid.values.max() ?? 1)
 
-        let stem = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
-        let folder = URL(fileURLWithPath: outputFolder)
         var written: [String] = []
         var entries: [HeatmapManifest.ClassEntry] = []
         let inputPerPixel = (Double(image.size.height) / Double(original.size.height), Double(image.size.width) / Double(original.size.width))
         timings["render_ms"] = try Stopwatch.milliseconds {
             for index in chosen {
+                try StopRequested.check()
                 let name = names.name(index)
                 let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
                 let field = HeatmapRenderer.field(grid: grid, channel: index, placement: placement, size: original.size,
@@ -153,10 +157,9 @@ struct HeatmapJob {
             stride: [last.vertical.jump, last.horizontal.jump], offset: [placement.startY, placement.startX],
             receptiveField: [last.vertical.receptiveField, last.horizontal.receptiveField],
             scale: HeatmapManifest.Scale(low: low, high: high, meaning: probabilities ? "softmax probability" : "raw score, min to max of the grid"),
-            colorMap: "viridis", classes: entries, gridFile: gridName, timingsMs: timings)
-        let manifestName = "\(stem).json"
-        try AtomicFile.write(try JSONOutput.data(manifest), to: folder.appendingPathComponent(manifestName).path)
-        return written + [gridName, manifestName]
+            colorMap: "viridis", classes: entries, gridFile: gridName, timingsMs: timings,
+            files: written + [gridName])
+        return Staged(files: written + [gridName], manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
 
     private static func peak(of channel: Int, in grid: MapImage) -> (value: Float, row: Int, column: Int) {
@@ -219,4 +222,7 @@ struct HeatmapManifest: Encodable {
     let classes: [ClassEntry]
     let gridFile: String
     let timingsMs: [String: Double]
+    /// Every file of this image's result set but the manifest, relative to its folder; the
+    /// result set is complete when all are present (docs/heatmaps.md).
+    let files: [String]
 }

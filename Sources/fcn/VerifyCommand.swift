@@ -44,7 +44,7 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let model = try modelArguments.load()
-        let convertedModel = try converted.map { path in try ModelImporter.load(path: path) }
+        let convertedModel = try converted.map { path in try ModelArguments.load(path: path, trusted: modelArguments.trustedFile) }
         let verifier = try Verifier(classifier: model, converted: convertedModel, options: conversion.options, threads: runtime.threads,
                                     memoryBudget: runtime.memoryBudget)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)

@@ -21,9 +21,11 @@ public enum CommandRunner {
         return directory.appendingPathComponent("fcn")
     }
 
-    /// Runs `fcn` with `arguments` in `directory` (default: the repository root).
-    public static func run(_ arguments: [String], in directory: URL? = nil) throws -> Result {
+    /// Runs `fcn` with `arguments` in `directory` (default: the repository root), with
+    /// `environment` added to this process's.
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.executableURL = executable
         process.arguments = arguments
         process.currentDirectoryURL = directory ?? Fixtures.repositoryRoot
@@ -56,5 +58,67 @@ extension CommandRunner {
             #expect(message.contains(fragment), "\(message) lacks \(fragment)", sourceLocation: sourceLocation)
         }
         return message
+    }
+}
+
+extension CommandRunner {
+    /// A running `fcn`, whose standard output can be watched line by line and which can be
+    /// sent signals (for the tests of interrupted runs).
+    public final class Running: @unchecked Sendable {
+        let process: Process
+        private let lock = NSLock()
+        private var output = Data()
+        private var errorOutput = Data()
+        private let outputDone = DispatchSemaphore(value: 0)
+        private let errorDone = DispatchSemaphore(value: 0)
+
+        init(_ process: Process, output: Pipe, error: Pipe) {
+            self.process = process
+            Thread.detachNewThread { [self] in
+                while case let chunk = output.fileHandleForReading.availableData, !chunk.isEmpty {
+                    lock.withLock { self.output.append(chunk) }
+                }
+                outputDone.signal()
+            }
+            Thread.detachNewThread { [self] in
+                let data = error.fileHandleForReading.readDataToEndOfFile()
+                lock.withLock { errorOutput = data }
+                errorDone.signal()
+            }
+        }
+
+        /// Waits until standard output holds `count` lines or the process ends.
+        public func waitForLines(_ count: Int) {
+            while process.isRunning, lock.withLock({ output.filter { $0 == UInt8(ascii: "\n") }.count }) < count {
+                Thread.sleep(forTimeInterval: 0.005)
+            }
+        }
+
+        /// Sends `signal` to the process. The corresponding C function is `kill`.
+        public func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+
+        /// Waits for the end and returns what the run gave.
+        public func finish() -> Result {
+            outputDone.wait()
+            errorDone.wait()
+            process.waitUntilExit()
+            return lock.withLock {
+                Result(status: process.terminationStatus, standardOutput: String(decoding: output, as: UTF8.self),
+                       standardError: String(decoding: errorOutput, as: UTF8.self))
+            }
+        }
+    }
+
+    /// Starts `fcn` with `arguments` without waiting for it.
+    public static func start(_ arguments: [String], in directory: URL? = nil) throws -> Running {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        process.currentDirectoryURL = directory ?? Fixtures.repositoryRoot
+        let output = Pipe(), error = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        try process.run()
+        return Running(process, output: output, error: error)
     }
 }

@@ -40,7 +40,7 @@ import _FCNTestSupport
         let result = try CommandRunner.run(["heatmap", Fixtures.path(fixture.file), input, "-o", folder, "--top", "2"])
         #expect(result.status == 0, "\(result.standardError)")
         let stem = "conv1d_net.fcn_input"
-        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["\(stem).grid.npy", "\(stem).json", "\(stem).scores.png"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: folder).sorted() == ["\(stem).grid.npy", "\(stem).json", "\(stem).scores.png", "index.jsonl"])
         let grid = try NumPyFile.read(path: "\(folder)/\(stem).grid.npy")
         expectClose(grid, try NumPyFile.read(path: Fixtures.path(try #require(fixture.golden.fcnOutput))), "conv1d heatmap grid")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(folder)/\(stem).json"))) as? [String: Any])

@@ -53,7 +53,7 @@ import _FCNTestSupport
         let result = try CommandRunner.run(["heatmap", digits, scene, "-o", folder, "--class", "7", "--class", "background"])
         #expect(result.status == 0, "\(result.standardError)")
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: folder))
-        #expect(files == ["demo-scene.7.heatmap.png", "demo-scene.7.overlay.png", "demo-scene.background.heatmap.png",
+        #expect(files == ["index.jsonl", "demo-scene.7.heatmap.png", "demo-scene.7.overlay.png", "demo-scene.background.heatmap.png",
                           "demo-scene.background.overlay.png", "demo-scene.grid.npy", "demo-scene.json"])
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/demo-scene.json"))) as? [String: Any])
         #expect(manifest["grid"] as? [Int] == [54, 84])

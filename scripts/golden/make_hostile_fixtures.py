@@ -6,11 +6,17 @@ the output.
 Run: python scripts/golden/make_hostile_fixtures.py   (needs h5py and numpy)
 """
 import pathlib
+import shutil
 
 import h5py
 import numpy as np
 
-OUT = pathlib.Path(__file__).resolve().parents[2] / "Tests/Fixtures/hostile"
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+OUT = ROOT / "Tests/Fixtures/hostile"
+LENET = ROOT / "Tests/Fixtures/models/k3_lenet.h5"
+CONVERTED_LENET = ROOT / "Tests/Fixtures/converted/k3_lenet.fcn.h5"
+# 40 recognisable bytes (ten float32) that must never show up in anything fcn writes.
+SECRET = b"TOP-SECRET:do-not-copy-these-bytes-out!!"
 
 
 def huge_declared() -> None:
@@ -54,12 +60,44 @@ def hostile_names() -> None:
         f.create_group("evil\n\x1b[2J\x1b[Hname")
 
 
+def lenet_variant(name: str) -> h5py.File:
+    """A copy of the LeNet fixture (a Keras 3 full model) to make one weight hostile in."""
+    shutil.copyfile(LENET, OUT / name)
+    return h5py.File(OUT / name, "r+")
+
+
+def hostile_models() -> None:
+    """LeNet with its fc2 bias stored in an external 'secret' file, with its fc2 kernel an
+    external link to 'fifo.h5' (the test makes a FIFO of that name beside a copy), and with its
+    fc2 bias a NULL dataspace. A converted LeNet whose recorded input size is absurd, and one
+    that lost it (as a Keras re-save does)."""
+    assert len(SECRET) == 40
+    (OUT / "lenet_secret.bin").write_bytes(SECRET)
+    weights = "model_weights/fc2/lenet/fc2/"
+    with lenet_variant("lenet_external_bias.h5") as f:
+        del f[weights + "bias"]
+        f.create_dataset(weights + "bias", shape=(10,), dtype="<f4", external=[("lenet_secret.bin", 0, 40)])
+    with lenet_variant("lenet_fifo_link.h5") as f:
+        del f[weights + "kernel"]
+        f[weights + "kernel"] = h5py.ExternalLink("fifo.h5", "/kernel")
+    with lenet_variant("lenet_null_bias.h5") as f:
+        del f[weights + "bias"]
+        f.create_dataset(weights + "bias", data=h5py.Empty("f4"))
+    shutil.copyfile(CONVERTED_LENET, OUT / "lenet_huge_input.fcn.h5")
+    with h5py.File(OUT / "lenet_huge_input.fcn.h5", "r+") as f:
+        f.attrs["fcnkit_input_size"] = "99999999999x99999999999"
+    shutil.copyfile(CONVERTED_LENET, OUT / "lenet_no_input.fcn.h5")
+    with h5py.File(OUT / "lenet_no_input.fcn.h5", "r+") as f:
+        del f.attrs["fcnkit_input_size"]
+
+
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     huge_declared()
     outside_storage()
     wide_group()
     hostile_names()
+    hostile_models()
 
 
 if __name__ == "__main__":
