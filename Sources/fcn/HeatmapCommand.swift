@@ -71,7 +71,7 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels = PixelImage.defaultMaximumPixels
 
-    @Flag(help: "No progress bar.")
+    @Flag(name: .shortAndLong, help: "Print only errors: no progress bar, notes or 'wrote' lines (index.jsonl still lists every result).")
     var quiet = false
 
     func validate() throws {
@@ -109,8 +109,9 @@ struct HeatmapCommand: ParsableCommand {
 
     func run() throws {
         StopSignal.install()
+        Note.quiet = quiet
         let folder = try ResultFolder(path: output)
-        let note = { (line: String) in FileHandle.standardError.write(Data("note: \(line)\n".utf8)) }
+        let note = Note.print
         let inputs = try InputList.collect(images, patterns: glob.isEmpty ? InputList.defaultPatterns : glob, excluding: output, note: note)
         let share = try shard.map { try Shard(parsing: $0).share(of: inputs) } ?? inputs
         let (todo, skipped) = try folder.plan(share, policy: overwrite ? .overwrite : resume ? .resume : .refuse)
@@ -145,7 +146,7 @@ struct HeatmapCommand: ParsableCommand {
             progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
             do {
                 let staging = try folder.stage()
-                                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
+                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
                 try StopRequested.check()
                 let outputs = try folder.commit(staging, name: input.name, files: staged.files, manifest: staged.manifest)
                 progress.clear()
@@ -153,7 +154,7 @@ struct HeatmapCommand: ParsableCommand {
                                                   timingsMs: staged.timingsMs, error: nil))
                 finished += 1
                 // Written straight to the descriptor, so a pipe sees each line as its image finishes.
-                FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8))
+                if !quiet { FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8)) }
             } catch let stopped as StopRequested {
                 progress.clear()
                 try stop(stopped.signal, finished: finished, of: todo.count)

@@ -96,7 +96,14 @@ struct HeatmapJob {
         if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
-        timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
+        timings["decode_ms"] = try Stopwatch.milliseconds {
+            do {
+                original = try PixelImage.read(path: path, maximumPixels: maximumPixels)
+            } catch ImageError.tooLarge(_, let size, let limit) {
+                throw HeatmapInputError(path: path, reason: "the image is \(size.width)x\(size.height) pixels, more than --max-pixels \(limit); "
+                                        + "raise the limit (decoding takes 3 bytes per pixel) or give a smaller image")
+            }
+        }
         let image = resize.map { original.resized(shorterSide: $0) } ?? original!
         let network = model.network
         let minimum = network.inputShape.spatial
