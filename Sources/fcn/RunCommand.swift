@@ -13,6 +13,9 @@ struct RunCommand: ParsableCommand {
             input gives the score grid. Inputs are in the model's own layout: (H, W, C) or \
             (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe; \
             a one-channel model also takes (H, W).
+
+            Examples:
+              fcn run digits-fcn.h5 scene.npy -o grid.npy
             """)
 
     @OptionGroup var modelArguments: ModelArguments
