@@ -63,13 +63,14 @@ public struct HeatmapLegend: Sendable {
         func column(of value: Float) -> Int {
             barLeft + Int((range.position(of: value) * Float(barRight - barLeft - 1)).rounded())
         }
-        // Both ends first, left- and right-aligned with the bar; then the round values that fit between.
+        // Both ends first, left- and right-aligned with the bar; then the round values that fit
+        // between, at least a character apart.
         var taken: [ClosedRange<Int>] = []
         for (index, tick) in ([labels.low, labels.high] + labels.inner).enumerated() {
             let x = column(of: tick.value)
             let textWidth = BitmapFont.width(of: tick.text) * scale
             let left = index == 0 ? barLeft : index == 1 ? barRight - textWidth : x - textWidth / 2
-            let span = (left - 3 * scale)...(left + textWidth + 3 * scale)
+            let span = (left - BitmapFont.advance * scale)...(left + textWidth + BitmapFont.advance * scale)
             guard left >= 0, left + textWidth <= width, !taken.contains(where: { $0.overlaps(span) }) else { continue }
             taken.append(span)
             canvas.fill(x: x, y: tickTop, width: scale, height: 3 * scale, color: (0, 0, 0))
@@ -90,7 +91,7 @@ public struct HeatmapLegend: Sendable {
 }
 
 /// The numbers of a colour bar: its two ends, and the multiples of a round step (1, 2 or 5
-/// times a power of ten, about a quarter of the range) strictly between them.
+/// times a power of ten, at least a fifth of the range) strictly between them.
 struct TickLabels {
     struct Tick {
         let value: Float
@@ -103,8 +104,8 @@ struct TickLabels {
 
     init(range: ScoreRange) {
         let span = Double(range.high - range.low)
-        let magnitude = pow(10, floor(log10(span / 4)))
-        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= span / 4 } ?? 10 * magnitude
+        let magnitude = pow(10, floor(log10(span / 5)))
+        let step = [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= span / 5 } ?? 10 * magnitude
         // Enough decimals for the step; the ends get one more, since they are not round.
         let decimals = max(0, Int(-floor(log10(step))))
         func tick(_ value: Double, decimals: Int) -> Tick { Tick(value: Float(value), text: Self.text(value, decimals: decimals)) }

@@ -161,10 +161,10 @@ import _FCNTestSupport
     @Test func tickNumbers() {
         let probability = TickLabels(range: ScoreRange(low: 0, high: 1))
         #expect([probability.low.text, probability.high.text] == ["0", "1"])
-        #expect(probability.inner.map(\.text) == ["0.5"])
+        #expect(probability.inner.map(\.text) == ["0.2", "0.4", "0.6", "0.8"])
         let logits = TickLabels(range: ScoreRange(low: -27.8, high: 16.3))
         #expect([logits.low.text, logits.high.text] == ["-27.8", "16.3"])
-        #expect(logits.inner.map(\.text) == ["-20", "0"])
+        #expect(logits.inner.map(\.text) == ["-20", "-10", "0", "10"])
         let narrow = TickLabels(range: ScoreRange(low: 0.9991, high: 0.9999))
         #expect(narrow.inner.allSatisfy { $0.value > 0.9991 && $0.value < 0.9999 })
         #expect(TickLabels.text(2.5e6, decimals: 0) == "2.5e+06")
