@@ -51,7 +51,7 @@ struct HeatmapCommand: ParsableCommand {
     @Option(parsing: .unconditional, help: "The colour scale: auto (probability for models ending in softmax, else per-class), probability (0 to 1), per-class (each class's own min to max), global (the whole grid's min to max), or LO,HI (e.g. -5,5).")
     var scale = "auto"
 
-    @Option(help: "The colour map: viridis, magma, inferno, turbo, jet, gray.")
+    @Option(help: "The colour map of heatmaps and overlays (docs/heatmaps.md compares them).")
     var colormap: ColorMap = .viridis
 
     @Option(help: "The heatmap's opacity in the overlays, 0 to 1.")
