@@ -19,6 +19,10 @@ struct HeatmapCommand: ParsableCommand {
             <image>.grid.npy and <image>.json (the manifest, with the scale's numbers). Each cell's \
             score sits at the centre of its receptive field, interpolated bilinearly between centres. \
             Preprocessing presets are described in docs/heatmaps.md.
+
+            Examples:
+              fcn heatmap models/digits-lenet.h5 models/demo-scene.png -o heatmaps --class 7
+              fcn heatmap model.h5 photos/ --glob '*.jpg' -o out --top 3 --resume
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -90,7 +94,10 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels = PixelImage.defaultMaximumPixels
 
-    @Flag(help: "No progress bar.")
+    @Flag(help: "Print one JSON line per input on stdout as it finishes (its index.jsonl entry: status, outputs, timings, error) instead of 'wrote' lines.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only errors: no progress bar, notes or 'wrote' lines (index.jsonl still lists every result).")
     var quiet = false
 
     func validate() throws {
@@ -135,8 +142,9 @@ struct HeatmapCommand: ParsableCommand {
 
     func run() throws {
         StopSignal.install()
+        Note.quiet = quiet
         let folder = try ResultFolder(path: output)
-        let note = { (line: String) in FileHandle.standardError.write(Data("note: \(line)\n".utf8)) }
+        let note = Note.print
         let inputs = try InputList.collect(images, patterns: glob.isEmpty ? InputList.defaultPatterns : glob, excluding: output, note: note)
         let share = try shard.map { try Shard(parsing: $0).share(of: inputs) } ?? inputs
         let (todo, skipped) = try folder.plan(share, policy: overwrite ? .overwrite : resume ? .resume : .refuse)
@@ -144,7 +152,7 @@ struct HeatmapCommand: ParsableCommand {
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model)
         let executor = try runtime.executor(for: converted)
-        let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model)
+        let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model, recorded: model.source.classNames)
         try checkCounts(of: converted.network, names: names)
         let requested = classes.reduce(into: [String]()) { kept, name in
             if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
@@ -160,10 +168,15 @@ struct HeatmapCommand: ParsableCommand {
         if let signal = StopSignal.requested { try stop(signal, finished: 0, of: todo.count) }
         let created = try folder.create()
         let index = BatchIndex(folder: output)
+        /// Each input's line goes to the index, and with --json to stdout as it is decided.
+        func record(_ entry: BatchIndex.Entry) throws {
+            try index.append(entry)
+            if json { FileHandle.standardOutput.write(BatchIndex.line(entry)) }
+        }
         for input in skipped {
-            try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .skipped,
-                                              outputs: folder.outputs(of: input.name) ?? [],
-                                              timingsMs: [:], error: nil))
+            try record(BatchIndex.Entry(input: input.path, result: input.name, status: .skipped,
+                                        outputs: folder.outputs(of: input.name) ?? [],
+                                        timingsMs: [:], error: nil))
         }
         if !skipped.isEmpty { note("\(skipped.count) of \(share.count) inputs already have complete results (--resume); skipped") }
         var progress = ProgressBar(total: todo.count, enabled: !quiet)
@@ -174,23 +187,23 @@ struct HeatmapCommand: ParsableCommand {
             progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
             do {
                 let staging = try folder.stage()
-                                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
+                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
                 try StopRequested.check()
                 let outputs = try folder.commit(staging, name: input.name, files: staged.files, manifest: staged.manifest)
                 progress.clear()
-                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .ok, outputs: outputs,
-                                                  timingsMs: staged.timingsMs, error: nil))
+                try record(BatchIndex.Entry(input: input.path, result: input.name, status: .ok, outputs: outputs,
+                                            timingsMs: staged.timingsMs, error: nil))
                 finished += 1
                 // Written straight to the descriptor, so a pipe sees each line as its image finishes.
-                FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8))
+                if !quiet, !json { FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8)) }
             } catch let stopped as StopRequested {
                 progress.clear()
                 try stop(stopped.signal, finished: finished, of: todo.count)
             } catch {
                 progress.clear()
                 failures.append(error)
-                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .failed, outputs: [],
-                                                  timingsMs: [:], error: "\(error)"))
+                try record(BatchIndex.Entry(input: input.path, result: input.name, status: .failed, outputs: [],
+                                            timingsMs: [:], error: "\(error)"))
                 if todo.count > 1 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             }
         }
@@ -208,10 +221,7 @@ struct HeatmapCommand: ParsableCommand {
             guard let list, let count = Self.numbers(list)?.count, count != 1, count != channels else { continue }
             throw HeatmapInputError(path: "\(option) \(list)", reason: "\(count) values but the model takes \(channels) channel\(channels == 1 ? "" : "s"); give one value, or one per channel")
         }
-        let classes = (try? network.outputShapes())?.last?.channels ?? 0
-        if let labels = names.names, labels.count != classes {
-            throw HeatmapInputError(path: names.path ?? "labels", reason: "has \(labels.count) names but the model has \(classes) classes; give one name per line, in class order")
-        }
+        try names.checkCount(classes: (try? network.outputShapes())?.last?.channels ?? 0)
     }
 
     /// Ends the run after a stop request with one line on what is finished, exiting 128 + signal.
@@ -251,6 +261,7 @@ struct HeatmapFailures: Error, CustomStringConvertible {
     var description: String {
         failed == total
             ? "all \(total) images failed (see above); nothing was written"
-            : "\(failed) of \(total) images failed (see above); the other \(total - failed) were written to \(folder)"
+            : "\(failed) of \(total) images failed (see above); "
+                + (total - failed == 1 ? "the other one was written to \(folder)" : "the other \(total - failed) were written to \(folder)")
     }
 }

@@ -14,7 +14,7 @@ extension HeatmapJob {
     func processSequence(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
         var timings: [String: Double] = [:]
         var stored: Tensor!
-        timings["decode_ms"] = try Stopwatch.milliseconds { stored = try NumPyFile.read(path: path) }
+        timings["decode_ms"] = try Stopwatch.milliseconds { stored = try NumPyFile.read(path: path, noting: Note.print) }
         let network = model.network
         let channels = network.inputShape.channels
         let shape = stored.shape

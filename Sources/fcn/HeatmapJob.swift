@@ -6,56 +6,7 @@ import FCNRuntime
 import FCNTensorIO
 import Foundation
 
-/// Class names from a labels file (one per line), or the indices when there is none.
-struct ClassNames {
-    let names: [String]?
-    /// The labels file read, if any.
-    let path: String?
-
-    /// Reads `explicitPath`, or else `<model stem>-labels.txt` or `labels.txt` beside the model.
-    init(explicitPath: String?, modelPath: String) throws {
-        let model = URL(fileURLWithPath: modelPath)
-        let stem = model.deletingPathExtension().lastPathComponent
-        let candidates = explicitPath.map { [$0] } ?? [
-            model.deletingLastPathComponent().appendingPathComponent("\(stem)-labels.txt").path,
-            model.deletingLastPathComponent().appendingPathComponent("labels.txt").path,
-        ]
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            if let explicitPath { throw HeatmapInputError(path: explicitPath, reason: "no such file") }
-            names = nil
-            self.path = nil
-            return
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw HeatmapInputError(path: path, reason: "not UTF-8 text")
-        }
-        self.path = path
-        names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .reversed().drop { $0.isEmpty }.reversed()
-    }
-
-    func name(_ index: Int) -> String {
-        guard let names, index < names.count, !names[index].isEmpty else { return String(index) }
-        return names[index]
-    }
-
-    /// The index of a class given by number or name.
-    func index(of requested: String, classes: Int) throws -> Int {
-        if let index = Int(requested) {
-            guard (0..<classes).contains(index) else {
-                throw HeatmapInputError(path: "--class", reason: "class \(index) is out of range: the model has classes 0 to \(classes - 1)")
-            }
-            return index
-        }
-        guard let index = names?.firstIndex(of: requested), index < classes else {
-            let known = names.map { $0.prefix(classes).joined(separator: ", ") } ?? "no labels file; use class numbers 0 to \(classes - 1)"
-            throw HeatmapInputError(path: "--class", reason: "no class named '\(requested)'; known: \(known)")
-        }
-        return index
-    }
-}
-
-/// A problem with one input of `fcn heatmap` (an image, the labels, a class, the output folder).
+/// A problem with one input of `fcn heatmap` or `fcn convert` (an image, the labels, a class, the output folder).
 struct HeatmapInputError: Error, CustomStringConvertible {
     let path: String
     let reason: String
@@ -99,7 +50,14 @@ struct HeatmapJob {
         if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
-        timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
+        timings["decode_ms"] = try Stopwatch.milliseconds {
+            do {
+                original = try PixelImage.read(path: path, maximumPixels: maximumPixels)
+            } catch ImageError.tooLarge(_, let size, let limit) {
+                throw HeatmapInputError(path: path, reason: "the image is \(size.width)x\(size.height) pixels, more than --max-pixels \(limit); "
+                                        + "raise the limit (decoding takes 3 bytes per pixel) or give a smaller image")
+            }
+        }
         let image = resize.map { original.resized(shorterSide: $0) } ?? original!
         let network = model.network
         let minimum = network.inputShape.spatial
