@@ -16,7 +16,8 @@ enum BitmapFont {
     /// The width of `text` in font pixels (no trailing gap).
     static func width(of text: String) -> Int { text.isEmpty ? 0 : text.count * advance - 1 }
 
-    private static let glyphs: [Character: [String]] = {
+    /// Each character's 7 rows of 5 pixels, top to bottom.
+    static let glyphs: [Character: [String]] = {
         let table: [(Character, String)] = [
             (" ", "...../...../...../...../...../...../....."),
             ("0", ".###./#...#/#..##/#.#.#/##..#/#...#/.###."),

@@ -23,6 +23,7 @@ struct HeatmapCommand: ParsableCommand {
             Examples:
               fcn heatmap models/digits-lenet.h5 models/demo-scene.png -o heatmaps --class 7
               fcn heatmap model.h5 photos/ --glob '*.jpg' -o out --top 3 --resume
+              fcn heatmap logits.h5 scene.png -o out --class cat --scale per-class --colormap magma --output-size 720
             """)
 
     @OptionGroup var modelArguments: ModelArguments

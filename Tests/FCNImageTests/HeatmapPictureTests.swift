@@ -171,6 +171,18 @@ import _FCNTestSupport
         #expect(TickLabels.text(-0.0001, decimals: 2) == "0")
     }
 
+    @Test func fontHasWellFormedGlyphsForDigitsLettersAndNumberSigns() {
+        for (character, rows) in BitmapFont.glyphs {
+            #expect(rows.count == BitmapFont.glyphHeight, "\(character)")
+            #expect(rows.allSatisfy { $0.count == BitmapFont.glyphWidth && $0.allSatisfy { "#.".contains($0) } }, "\(character): \(rows)")
+            #expect(character == " " || rows.joined().contains("#"), "\(character) draws nothing")
+        }
+        let needed = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.-+e:_()|/"
+        #expect(needed.filter { BitmapFont.glyphs[$0] == nil }.isEmpty)
+        #expect(Set(BitmapFont.glyphs.values.map { $0.joined() }).count == BitmapFont.glyphs.count, "two characters share a glyph")
+        #expect(BitmapFont.width(of: "ab") == 11)
+    }
+
     @Test func longTextIsCut() {
         #expect(HeatmapLegend.fitted("abcdefghij", width: 59, scale: 1) == "abcdefghij")
         #expect(HeatmapLegend.fitted("abcdefghijk", width: 59, scale: 1) == "abcdefgh..")
