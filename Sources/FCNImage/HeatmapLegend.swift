@@ -63,14 +63,15 @@ public struct HeatmapLegend: Sendable {
         func column(of value: Float) -> Int {
             barLeft + Int((range.position(of: value) * Float(barRight - barLeft - 1)).rounded())
         }
-        // Both ends first, left- and right-aligned with the bar; then the round values that fit
-        // between, at least a character apart.
+        // Both ends first, left- and right-aligned with the bar, apart by at least a font pixel;
+        // then the round values that fit between, at least a character from any other.
         var taken: [ClosedRange<Int>] = []
         for (index, tick) in ([labels.low, labels.high] + labels.inner).enumerated() {
             let x = column(of: tick.value)
             let textWidth = BitmapFont.width(of: tick.text) * scale
             let left = index == 0 ? barLeft : index == 1 ? barRight - textWidth : x - textWidth / 2
-            let span = (left - BitmapFont.advance * scale)...(left + textWidth + BitmapFont.advance * scale)
+            let gap = index < 2 ? scale : BitmapFont.advance * scale
+            let span = (left - gap)...(left + textWidth + gap)
             guard left >= 0, left + textWidth <= width, !taken.contains(where: { $0.overlaps(span) }) else { continue }
             taken.append(span)
             canvas.fill(x: x, y: tickTop, width: scale, height: 3 * scale, color: (0, 0, 0))

@@ -150,6 +150,21 @@ import _FCNTestSupport
         #expect(textRows.count >= 18, "\(textRows.count) rows with text")
     }
 
+    /// The columns of the strip's number row that hold black pixels.
+    private func numberColumns(_ strip: PixelImage) -> [Int] {
+        let width = strip.size.width
+        let scale = HeatmapLegend.textScale(forWidth: width)
+        return (0..<width).filter { x in (19 * scale..<26 * scale).contains { y in strip.pixels[(y * width + x) * 3] == 0 } }
+    }
+
+    @Test func narrowLegendsStillShowBothEnds() {
+        let probability = HeatmapLegend(range: ScoreRange(low: 0, high: 1), colorMap: .gray, title: "class 7", caption: "m.h5")
+        let columns = numberColumns(probability.strip(width: 32))
+        #expect(columns.contains { $0 < 12 } && columns.contains { $0 > 20 }, "0 at the left and 1 at the right: \(columns)")
+        let wide = numberColumns(probability.strip(width: 300))
+        #expect(Set(wide.map { $0 / 30 }).count >= 5, "the inner numbers 0.2 … 0.8 are drawn too")
+    }
+
     @Test func alphaBlendsTheHeatmapOverTheImage() {
         let base = PixelImage(size: Size2D(height: 1, width: 1), channels: 1, pixels: [200])
         let heat = PixelImage(size: Size2D(height: 1, width: 1), channels: 3, pixels: [0, 100, 250])
