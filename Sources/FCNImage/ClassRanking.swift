@@ -8,6 +8,8 @@ public struct ClassRanking: Sendable {
     public let shares: [Double]
     /// Each class's highest score, by class index.
     public let peaks: [Float]
+    /// The cell of each class's highest score (the first such cell), by class index.
+    public let peakCells: [Int]
 
     /// Ranks the classes of `values`, cells of `classes` scores each (cell-major, as `MapImage`
     /// and a sequence grid store them).
@@ -17,18 +19,20 @@ public struct ClassRanking: Sendable {
         precondition(classes >= 1 && values.count % classes == 0, "scores do not fill whole cells")
         var wins = [Int](repeating: 0, count: classes)
         var peaks = [Float](repeating: -.infinity, count: classes)
+        var peakCells = [Int](repeating: 0, count: classes)
         let cells = values.count / classes
         for cell in 0..<cells {
             var best = 0
             for k in 0..<classes {
                 let value = values[cell * classes + k]
                 if value > values[cell * classes + best] { best = k }
-                if value > peaks[k] { peaks[k] = value }
+                if value > peaks[k] { (peaks[k], peakCells[k]) = (value, cell) }
             }
             wins[best] += 1
         }
         shares = wins.map { cells == 0 ? 0 : Double($0) / Double(cells) }
         self.peaks = peaks
+        self.peakCells = peakCells
     }
 
     /// The `count` best classes, skipping those `name` calls "background".

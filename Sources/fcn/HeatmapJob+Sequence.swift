@@ -35,8 +35,9 @@ extension HeatmapJob {
         let geometry = try NetworkGeometry(network: network, inputSize: Size2D(height: 1, width: length))
         guard let last = geometry.layers.last?.horizontal else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
         let rows = (0..<classes).map { k in (0..<cells).map { gridTensor.values[$0 * classes + k] } }
-        let peaks = rows.map { row in row.indices.max { row[$0] < row[$1] }! }
-        let chosen = try chosenClasses(ranking: ClassRanking(values: gridTensor.values, classes: classes), classes: classes)
+        let ranking = ClassRanking(values: gridTensor.values, classes: classes)
+        let peaks = ranking.peakCells
+        let chosen = try chosenClasses(ranking: ranking, classes: classes)
         let probabilities = Self.isProbability(network)
         let picked = chosen.flatMap { rows[$0] }
         let (low, high) = (picked.min() ?? 0, picked.max() ?? 1)
@@ -50,7 +51,7 @@ extension HeatmapJob {
         if let gridName { try NumPyFile.write(gridTensor, to: folder.appendingPathComponent(gridName).path) }
         let files = [plotName] + [gridName].compactMap { $0 }
         let entries = chosen.enumerated().map { order, index in
-            SequenceManifest.ClassEntry(index: index, name: names.name(index), peakScore: rows[index][peaks[index]], peakCell: peaks[index],
+            SequenceManifest.ClassEntry(index: index, name: names.name(index), peakScore: ranking.peaks[index], peakCell: peaks[index],
                                         peakSample: last.start + Double(peaks[index]) * Double(last.jump),
                                         lineColor: SequencePlot.lineColor(order))
         }

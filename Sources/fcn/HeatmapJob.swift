@@ -80,7 +80,6 @@ struct HeatmapJob {
         guard let last = geometry.layers.last else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
         let placement = CellPlacement(startY: last.vertical.start, startX: last.horizontal.start,
                                       jumpY: Double(last.vertical.jump), jumpX: Double(last.horizontal.jump))
-        let peaks = (0..<grid.channels).map { Self.peak(of: $0, in: grid) }
         let ranking = ClassRanking(values: grid.values, classes: grid.channels)
         let chosen = try chosenClasses(ranking: ranking, classes: grid.channels)
         let probabilities = Self.isProbability(network)
@@ -107,10 +106,10 @@ struct HeatmapJob {
                 try pictures.heatmap.writePNG(to: folder.appendingPathComponent(heatmapName).path)
                 try pictures.overlay.writePNG(to: folder.appendingPathComponent(overlayName).path)
                 written += [heatmapName, overlayName]
-                let peak = peaks[index]
+                let peak = (row: ranking.peakCells[index] / grid.size.width, column: ranking.peakCells[index] % grid.size.width)
                 let centre = placement.centre(row: peak.row, column: peak.column)
                 entries.append(HeatmapManifest.ClassEntry(
-                    index: index, name: name, cellShare: ranking.shares[index], peakScore: peak.value, peakCell: [peak.row, peak.column],
+                    index: index, name: name, cellShare: ranking.shares[index], peakScore: ranking.peaks[index], peakCell: [peak.row, peak.column],
                     peakPixel: [centre.y * imagePerInput.0, centre.x * imagePerInput.1], scale: [range.low, range.high],
                     heatmap: heatmapName, overlay: overlayName))
             }
@@ -146,17 +145,6 @@ struct HeatmapJob {
         case .global: return "\(scores), minimum to maximum of the whole grid, shared by all classes"
         case .fixed: return "\(scores), the range given with --scale"
         }
-    }
-
-    private static func peak(of channel: Int, in grid: MapImage) -> (value: Float, row: Int, column: Int) {
-        var best = (value: -Float.infinity, row: 0, column: 0)
-        for row in 0..<grid.size.height {
-            for column in 0..<grid.size.width {
-                let value = grid.values[(row * grid.size.width + column) * grid.channels + channel]
-                if value > best.value { best = (value, row, column) }
-            }
-        }
-        return best
     }
 
     /// Whether the network ends in a softmax (scores are probabilities in [0, 1]).

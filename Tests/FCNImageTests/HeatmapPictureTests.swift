@@ -217,6 +217,8 @@ import _FCNTestSupport
         ]
         let ranking = ClassRanking(values: values, classes: 4)
         #expect(ranking.shares == [0.25, 0.25, 0, 0.5])
+        #expect(ranking.peaks == [0.5, 0.6, 0.2, 0.8])
+        #expect(ranking.peakCells == [2, 0, 1, 3])
         let names = ["zero", "one", "two", "Background"]
         #expect(ranking.top(3, name: { names[$0] }) == [1, 0, 2], "1 and 0 win one cell each; 1 peaks higher (0.6)")
         #expect(ranking.top(9, name: { names[$0] }).count == 3)
