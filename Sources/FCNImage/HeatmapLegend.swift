@@ -64,16 +64,16 @@ public struct HeatmapLegend: Sendable {
             barLeft + Int((range.position(of: value) * Float(barRight - barLeft - 1)).rounded())
         }
         // Both ends first, left- and right-aligned with the bar, apart by at least a font pixel;
-        // then the round values that fit between, at least a character from any other.
-        var taken: [ClosedRange<Int>] = []
+        // then the round values that fit between, at least two characters from any other.
+        var taken: [ClosedRange<Int>] = []  // the columns of the numbers drawn
         for (index, tick) in ([labels.low, labels.high] + labels.inner).enumerated() {
             let x = column(of: tick.value)
             let textWidth = BitmapFont.width(of: tick.text) * scale
             let left = index == 0 ? barLeft : index == 1 ? barRight - textWidth : x - textWidth / 2
-            let gap = index < 2 ? scale : BitmapFont.advance * scale
-            let span = (left - gap)...(left + textWidth + gap)
-            guard left >= 0, left + textWidth <= width, !taken.contains(where: { $0.overlaps(span) }) else { continue }
-            taken.append(span)
+            let gap = index < 2 ? scale : 2 * BitmapFont.advance * scale
+            let room = (left - gap)...(left + textWidth + gap)
+            guard left >= 0, left + textWidth <= width, !taken.contains(where: { $0.overlaps(room) }) else { continue }
+            taken.append(left...(left + textWidth))
             canvas.fill(x: x, y: tickTop, width: scale, height: 3 * scale, color: (0, 0, 0))
             canvas.text(tick.text, x: left, y: numbersTop, scale: scale)
         }
