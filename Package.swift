@@ -74,6 +74,6 @@ let package = Package(
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",
-            dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
+            dependencies: ["fcn", "FCNModel", "FCNImport", "FCNConvert", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
     ]
 )

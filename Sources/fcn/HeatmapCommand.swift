@@ -14,14 +14,16 @@ struct HeatmapCommand: ParsableCommand {
         commandName: "heatmap",
         abstract: "Run a classifier as an FCN over images and write class heatmaps, overlays, the score grid and a manifest.",
         discussion: """
-            For each image and class: <image>.<class>.heatmap.png (viridis; the scale is in the manifest), \
-            <image>.<class>.overlay.png, and once per image <image>.grid.npy and <image>.json. Each cell's \
+            For each image and class: <image>.<class>.heatmap.png and <image>.<class>.overlay.png, with a \
+            legend strip (colour bar and its numbers, class, model, scale), and once per image \
+            <image>.grid.npy and <image>.json (the manifest, with the scale's numbers). Each cell's \
             score sits at the centre of its receptive field, interpolated bilinearly between centres. \
             Preprocessing presets are described in docs/heatmaps.md.
 
             Examples:
               fcn heatmap models/digits-lenet.h5 models/demo-scene.png -o heatmaps --class 7
               fcn heatmap model.h5 photos/ --glob '*.jpg' -o out --top 3 --resume
+              fcn heatmap logits.h5 scene.png -o out --class cat --scale per-class --colormap magma --output-size 720
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -48,8 +50,26 @@ struct HeatmapCommand: ParsableCommand {
     @Option(name: .customLong("class"), help: "A class to draw, by index or name; repeat for several (default: the --top classes).")
     var classes: [String] = []
 
-    @Option(help: "Draw the K classes with the highest peak score (default 3; not with --class).")
+    @Option(help: "Draw the K classes that win the most cells (highest score there), skipping a class labelled background; ties by peak score (default 3; not with --class).")
     var top: Int?
+
+    @Option(parsing: .unconditional, help: "The colour scale: auto (probability for models ending in softmax, else per-class), probability (0 to 1), per-class (each class's own min to max), global (the whole grid's min to max), or LO,HI (e.g. -5,5).")
+    var scale = "auto"
+
+    @Option(help: "The colour map of heatmaps and overlays (docs/heatmaps.md compares them).")
+    var colormap: ColorMap = .viridis
+
+    @Option(help: "The heatmap's opacity in the overlays, 0 to 1.")
+    var alpha: Float = HeatmapRenderer.defaultOpacity
+
+    @Flag(help: "No legend strip under the heatmaps and overlays (pictures exactly the output size).")
+    var noLegend = false
+
+    @Option(help: "The pictures' longer side in pixels, \(PictureStyle.longerSideLimits.lowerBound) to \(PictureStyle.longerSideLimits.upperBound) (default: the image's own size, enlarged to \(PictureStyle.minimumLongerSide) when smaller).")
+    var outputSize: Int?
+
+    @Flag(help: "Do not write the score grid <image>.grid.npy (the manifest's grid_file is then null).")
+    var noGrid = false
 
     @Option(help: "Class names, one per line (default: <model>-labels.txt or labels.txt beside the model).")
     var labels: String?
@@ -86,6 +106,13 @@ struct HeatmapCommand: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top must be at least 1.") }
         if top != nil, !classes.isEmpty {
             throw ValidationError("--class and --top both choose the classes to draw; give one of them.")
+        }
+        do { _ = try ColorScale(parsing: scale) } catch { throw ValidationError("\(error)") }
+        guard alpha.isFinite, (0...1).contains(alpha) else {
+            throw ValidationError("--alpha \(alpha): the overlay's opacity must be between 0 (image only) and 1 (heatmap only).")
+        }
+        if let outputSize, !PictureStyle.longerSideLimits.contains(outputSize) {
+            throw ValidationError("--output-size \(outputSize): the pictures' longer side must be \(PictureStyle.longerSideLimits.lowerBound) to \(PictureStyle.longerSideLimits.upperBound) pixels.")
         }
         if overwrite, resume { throw ValidationError("--overwrite and --resume contradict each other; give one of them.") }
         if let shard {
@@ -133,6 +160,9 @@ struct HeatmapCommand: ParsableCommand {
         }
         let job = HeatmapJob(
             model: converted, executor: executor, names: names, requested: requested, top: top ?? 3,
+            style: PictureStyle(colorMap: colormap, scale: try ColorScale(parsing: scale), opacity: alpha,
+                                legend: !noLegend, longerSide: outputSize),
+            writeGrid: !noGrid,
             preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels)
         try job.checkRequestedClasses()
 
@@ -222,6 +252,7 @@ struct HeatmapCommand: ParsableCommand {
 }
 
 extension Preprocessing.Preset: ExpressibleByArgument {}
+extension ColorMap: ExpressibleByArgument {}
 
 /// The error `fcn heatmap` exits with when some of several images failed.
 struct HeatmapFailures: Error, CustomStringConvertible {
