@@ -43,10 +43,10 @@ let package = Package(
         .target(name: "FCNIsolation", dependencies: ["CProcessLimits", "FCNModel", "FCNDiagnostics", "FCNImport", "HDF5Reader"]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
-        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
+        .target(name: "FCNRuntime", dependencies: ["FCNModel", "FCNDiagnostics", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
-        .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
+        .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(

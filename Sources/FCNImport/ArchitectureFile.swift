@@ -57,7 +57,9 @@ enum ArchitectureFile {
             return try keras(value, path: path)
         default:
             let value: ConfigValue
-            do { value = try ConfigValue.parseYAML(text) } catch {
+            do { value = try ConfigValue.parseYAML(text) } catch let error as ConfigValue.YAMLExpansionError {
+                throw .unreadableArchitecture(path: path, reason: error.description)
+            } catch {
                 throw .unreadableArchitecture(path: path, reason: "not valid YAML")
             }
             return try keras(value, path: path)

@@ -59,14 +59,34 @@ enum ConfigValue: Equatable {
         try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
     }
 
-    /// Parses YAML text, as Keras's `to_yaml()` writes it; tags such as `!!python/tuple` are
-    /// read as plain lists.
-    static func parseYAML(_ text: String) throws -> ConfigValue {
-        guard let node = try Yams.compose(yaml: text) else { return .null }
-        return ConfigValue(yaml: node)
+    /// The most values a YAML document may expand to. PyYAML writes aliases (`*id002`) for
+    /// settings it has written before, and each is expanded where it is used; a "billion laughs"
+    /// document of a few hundred bytes expands to 10^9 values. Keras configs of the largest
+    /// models stay far below (EfficientNet-B7's has about 60,000).
+    static let maximumYAMLValues = 1_000_000
+
+    /// Why a YAML document is refused after parsing.
+    struct YAMLExpansionError: Error, CustomStringConvertible {
+        var description: String {
+            "its aliases expand to more than \(ConfigValue.maximumYAMLValues) values (a YAML alias bomb?)"
+        }
     }
 
-    private init(yaml node: Yams.Node) {
+    /// Parses YAML text, as Keras's `to_yaml()` writes it; tags such as `!!python/tuple` are
+    /// read as plain lists. libyaml bounds the nesting depth (1,000 levels).
+    ///
+    /// - Throws: Yams's error, or `YAMLExpansionError` when aliases expand past `maximumYAMLValues`.
+    static func parseYAML(_ text: String) throws -> ConfigValue {
+        guard let node = try Yams.compose(yaml: text) else { return .null }
+        var budget = maximumYAMLValues
+        return try ConfigValue(yaml: node, budget: &budget)
+    }
+
+    /// Converts `node`, spending one of `budget` per value, so that shared (aliased) subtrees
+    /// cost what they expand to.
+    private init(yaml node: Yams.Node, budget: inout Int) throws {
+        budget -= 1
+        guard budget >= 0 else { throw YAMLExpansionError() }
         switch node {
         case .scalar(let scalar):
             let text = scalar.string
@@ -76,10 +96,12 @@ enum ConfigValue: Equatable {
             else if let number = Double(text) { self = .number(number) }
             else { self = .string(text) }
         case .sequence(let sequence):
-            self = .array(sequence.map(ConfigValue.init(yaml:)))
+            var items: [ConfigValue] = []
+            for item in sequence { items.append(try ConfigValue(yaml: item, budget: &budget)) }
+            self = .array(items)
         case .mapping(let mapping):
             var members: [String: ConfigValue] = [:]
-            for (key, value) in mapping { members[key.string ?? ""] = ConfigValue(yaml: value) }
+            for (key, value) in mapping { members[key.string ?? ""] = try ConfigValue(yaml: value, budget: &budget) }
             self = .object(members)
         case .alias:
             self = .null

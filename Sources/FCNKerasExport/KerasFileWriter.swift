@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import FCNTensorIO
 import Foundation
@@ -12,7 +13,7 @@ public enum KerasExportError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupported(let layer, let className, let reason):
-            return "layer '\(layer)' (\(className)) cannot be written as Keras: \(reason)"
+            return "layer \(QuotedName.quoted(layer)) (\(QuotedName.bare(className))) cannot be written as Keras: \(reason)"
         case .noWeights:
             return "the model has no weights to write"
         case .write(let error):

@@ -1,5 +1,8 @@
 import FCNModel
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Why a `.npy` file could not be read or written.
 public enum NumPyError: Error, Equatable, CustomStringConvertible {
@@ -8,6 +11,8 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case unsupported(path: String, what: String)
     case unwritable(path: String, reason: String)
+    /// The array holds more bytes than the caller's budget.
+    case tooLarge(path: String, bytes: Int, limit: Int)
 
     public var description: String {
         switch self {
@@ -22,94 +27,142 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
                 + "(in NumPy: np.ascontiguousarray(x, dtype='<f4'))"
         case .unwritable(let path, let reason):
             return "\(path): cannot write (\(reason))"
+        case .tooLarge(let path, let bytes, let limit):
+            return "\(path): the array holds \(bytes >> 20) MiB, more than the memory budget of \(limit >> 20) MiB (--max-memory)"
         }
     }
 }
 
 /// NumPy's `.npy` format, versions 1 to 3, for little-endian float32 arrays in C order.
+///
+/// The header is parsed as the Python literal it is (a dict of exactly `descr`, `fortran_order`
+/// and `shape`, each once, with a tuple of non-negative integers as the shape), and anything
+/// NumPy would read otherwise is refused, never skipped.
 public enum NumPyFile {
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
+    /// The longest header read: NumPy writes less than 100 bytes of it.
+    static let maximumHeaderBytes = 1 << 20
 
-    /// Reads the array at `path`.
-    public static func read(path: String) throws(NumPyError) -> Tensor {
+    /// Reads the array at `path`, straight from the file into the tensor's storage.
+    ///
+    /// - Parameter maximumBytes: the most bytes of data the array may hold (nil: no limit);
+    ///   a larger array is refused before anything is allocated for it.
+    public static func read(path: String, maximumBytes: Int? = nil) throws(NumPyError) -> Tensor {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw .unreadable(path: path, reason: "no such file")
         }
-        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: isDirectory.boolValue ? "it is a directory" : "permission denied")
+        if isDirectory.boolValue { throw .unreadable(path: path, reason: "it is a directory") }
+        guard (try? FileManager.default.attributesOfItem(atPath: path)[.type]) as? FileAttributeType == .typeRegular else {
+            throw .unreadable(path: path, reason: "not a regular file (a FIFO, socket or device)")
         }
-        return try decode([UInt8](data), path: path)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+        let fileSize = Int(status.st_size)
+        let prefix = try readBytes(descriptor, count: min(12, fileSize), path: path)
+        let (headerStart, headerLength) = try headerPlacement(prefix, path: path)
+        let dataStart = headerStart + headerLength
+        guard fileSize >= dataStart else { throw .truncated(path: path, expectedBytes: dataStart, actualBytes: fileSize) }
+        guard lseek(descriptor, off_t(headerStart), SEEK_SET) == off_t(headerStart) else {
+            throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+        }
+        let header = try NumPyHeader(try readBytes(descriptor, count: headerLength, path: path), path: path)
+        let count = try checkedCount(header.shape, available: fileSize - dataStart, fileSize: fileSize, dataStart: dataStart, path: path)
+        if let maximumBytes, count > maximumBytes / 4 {
+            throw .tooLarge(path: path, bytes: count * 4, limit: maximumBytes)
+        }
+        var failure: NumPyError?
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+            do throws(NumPyError) {
+                try readFully(descriptor, into: UnsafeMutableRawBufferPointer(buffer), path: path)
+                initialized = count
+            } catch {
+                failure = error
+                initialized = 0
+            }
+        }
+        if let failure { throw failure }
+        return Tensor(shape: header.shape, values: values)
     }
 
     /// Decodes the bytes of a `.npy` file; `path` is only used in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(NumPyError) -> Tensor {
-        guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumPy(path: path) }
-        let major = bytes[6]
-        let headerLength: Int
-        let headerStart: Int
-        switch major {
-        case 1:
-            headerLength = Int(bytes[8]) | Int(bytes[9]) << 8
-            headerStart = 10
-        case 2, 3:
-            guard bytes.count >= 12 else { throw .truncated(path: path, expectedBytes: 12, actualBytes: bytes.count) }
-            headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
-            headerStart = 12
-        default:
-            throw .unsupported(path: path, what: "format version \(major)")
-        }
+        let (headerStart, headerLength) = try headerPlacement(Array(bytes.prefix(12)), path: path)
         let dataStart = headerStart + headerLength
         guard bytes.count >= dataStart else {
             throw .truncated(path: path, expectedBytes: dataStart, actualBytes: bytes.count)
         }
-        let header = String(decoding: bytes[headerStart..<dataStart], as: UTF8.self)
-        let descriptor = try value(of: "descr", in: header, path: path)
-        guard descriptor == "'<f4'" || descriptor == "\"<f4\"" else {
-            throw .unsupported(path: path, what: "the array's dtype is \(descriptor)")
-        }
-        guard try value(of: "fortran_order", in: header, path: path) == "False" else {
-            throw .unsupported(path: path, what: "the array is in Fortran order")
-        }
-        let shapeText = try value(of: "shape", in: header, path: path)
-        let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .compactMap { Int($0) }
-        guard shape.allSatisfy({ $0 >= 0 }), shape.count <= 8 else {
-            throw .unsupported(path: path, what: "the shape \(shapeText) is not understood")
-        }
-        let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
-            let product = partial.0.multipliedReportingOverflow(by: dimension)
-            return (product.partialValue, partial.1 || product.overflow)
-        }
-        // Checked before any multiplication by 4 can overflow.
-        guard !overflow, count <= (bytes.count - dataStart) / 4 else {
-            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
-            throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
-        }
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
+        let header = try NumPyHeader(Array(bytes[headerStart..<dataStart]), path: path)
+        let count = try checkedCount(header.shape, available: bytes.count - dataStart, fileSize: bytes.count, dataStart: dataStart, path: path)
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[dataStart..<(dataStart + count * 4)]))
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: UnsafeRawBufferPointer(rebasing: source[dataStart..<(dataStart + count * 4)]))
             }
+            initialized = count
         }
-        return Tensor(shape: shape, values: values)
+        return Tensor(shape: header.shape, values: values)
     }
 
-    /// The text of one entry of the header dictionary, such as `'<f4'` or `(2, 3)`.
-    private static func value(of key: String, in header: String, path: String) throws(NumPyError) -> String {
-        guard let keyRange = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\""),
-              let colon = header[keyRange.upperBound...].firstIndex(of: ":")
-        else {
-            throw .unsupported(path: path, what: "the header has no '\(key)'")
+    /// Where the header starts and how long it is, from the file's first (up to) 12 bytes.
+    private static func headerPlacement(_ prefix: [UInt8], path: String) throws(NumPyError) -> (start: Int, length: Int) {
+        guard prefix.count >= 10, Array(prefix[0..<6]) == magic else { throw .notNumPy(path: path) }
+        switch prefix[6] {
+        case 1:
+            return (10, Int(prefix[8]) | Int(prefix[9]) << 8)
+        case 2, 3:
+            guard prefix.count >= 12 else { throw .truncated(path: path, expectedBytes: 12, actualBytes: prefix.count) }
+            let length = (0..<4).reduce(0) { $0 | Int(prefix[8 + $1]) << (8 * $1) }
+            guard length <= maximumHeaderBytes else {
+                throw .unsupported(path: path, what: "the header claims \(length) bytes, more than the \(maximumHeaderBytes) read")
+            }
+            return (12, length)
+        default:
+            throw .unsupported(path: path, what: "format version \(prefix[6])")
         }
-        var rest = header[header.index(after: colon)...].drop { $0 == " " }
-        if rest.first == "(" {
-            guard let close = rest.firstIndex(of: ")") else { throw .unsupported(path: path, what: "the header is malformed") }
-            return String(rest[...close])
+    }
+
+    /// The number of values of `shape`, checked against overflow and the bytes the file has.
+    private static func checkedCount(_ shape: [Int], available: Int, fileSize: Int, dataStart: Int, path: String) throws(NumPyError) -> Int {
+        var count = 1
+        var overflow = false
+        for dimension in shape {
+            let product = count.multipliedReportingOverflow(by: dimension)
+            overflow = overflow || product.overflow
+            count = product.partialValue
         }
-        rest = rest.prefix { $0 != "," && $0 != "}" }
-        return rest.trimmingCharacters(in: .whitespaces)
+        // Checked before any multiplication by 4 can overflow.
+        guard !overflow, count <= available / 4 else {
+            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
+            throw .truncated(path: path, expectedBytes: expected, actualBytes: fileSize)
+        }
+        return count
+    }
+
+    private static func readBytes(_ descriptor: Int32, count: Int, path: String) throws(NumPyError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var failure: NumPyError?
+        bytes.withUnsafeMutableBytes { buffer in
+            do throws(NumPyError) { try readFully(descriptor, into: buffer, path: path) } catch { failure = error }
+        }
+        if let failure { throw failure }
+        return bytes
+    }
+
+    /// Fills `buffer` from the descriptor's position, or throws when the file ends first.
+    private static func readFully(_ descriptor: Int32, into buffer: UnsafeMutableRawBufferPointer, path: String) throws(NumPyError) {
+        var done = 0
+        while done < buffer.count {
+            let result = Glibc.read(descriptor, buffer.baseAddress! + done, min(buffer.count - done, 1 << 30))
+            if result < 0, errno == EINTR { continue }
+            guard result > 0 else {
+                throw result < 0 ? .unreadable(path: path, reason: String(cString: strerror(errno)))
+                                 : .unreadable(path: path, reason: "the file ended early (it changed while being read?)")
+            }
+            done += result
+        }
     }
 
     /// The bytes of a version 1 `.npy` file holding `tensor` as little-endian float32.

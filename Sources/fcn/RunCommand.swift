@@ -27,7 +27,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let model = try modelArguments.load()
         let executor = try runtime.executor(for: model)
-        let result = try executor.run(try NumPyFile.read(path: input))
+        let result = try executor.run(try NumPyFile.read(path: input, maximumBytes: runtime.memoryBudget))
         try NumPyFile.write(result, to: output)
     }
 }
