@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "FCNDiagnostics", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
-        .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
+        .target(name: "FCNImage", dependencies: ["FCNModel", "FCNDiagnostics", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),

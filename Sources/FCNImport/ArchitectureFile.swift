@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import Foundation
 import HDF5Reader
@@ -15,6 +16,9 @@ enum ArchitectureFile {
         var inputSize: Size2D?
     }
 
+    /// The largest architecture file read (64 MiB; the configs of the largest Keras models take a few).
+    static let maximumArchitectureBytes = 64 << 20
+
     private static let architectureExtensions: Set<String> = ["json", "yaml", "yml", "prototxt", "pbtxt"]
 
     /// True for files that can only hold an architecture (by extension).
@@ -29,11 +33,13 @@ enum ArchitectureFile {
         guard architectureExtensions.contains(fileExtension) else {
             return try fromFullModel(path: path)
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path)
-        else {
-            throw .unreadableArchitecture(path: path, reason: "no such file")
+        if let problem = InputFileProblem.of(path) { throw .unreadableArchitecture(path: path, reason: problem.description) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maximumArchitectureBytes else {
+            throw .unreadableArchitecture(path: path, reason: "the file has \(size) bytes; FCNKit reads architecture files of at most \(maximumArchitectureBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadableArchitecture(path: path, reason: "cannot read the file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw .unreadableArchitecture(path: path, reason: "not UTF-8 text")

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import Foundation
 #if canImport(Glibc)
@@ -48,14 +49,7 @@ public enum NumPyFile {
     /// - Parameter maximumBytes: the most bytes of data the array may hold (nil: no limit);
     ///   a larger array is refused before anything is allocated for it.
     public static func read(path: String, maximumBytes: Int? = nil) throws(NumPyError) -> Tensor {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(path: path, reason: "no such file")
-        }
-        if isDirectory.boolValue { throw .unreadable(path: path, reason: "it is a directory") }
-        guard (try? FileManager.default.attributesOfItem(atPath: path)[.type]) as? FileAttributeType == .typeRegular else {
-            throw .unreadable(path: path, reason: "not a regular file (a FIFO, socket or device)")
-        }
+        if let problem = InputFileProblem.of(path) { throw .unreadable(path: path, reason: problem.description) }
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }
