@@ -58,6 +58,11 @@ let package = Package(
             ]),
 
         // MARK: - Implementation details
+        // The fuzzer of fcn's readers (scripts/fuzz, docs/security.md); no Python needed.
+        .executableTarget(
+            name: "fcn-fuzz",
+            dependencies: ["FCNVerification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 
         // MARK: - Unit test bundles
