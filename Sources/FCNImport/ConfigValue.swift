@@ -59,34 +59,37 @@ enum ConfigValue: Equatable {
         try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
     }
 
-    /// The most values a YAML document may expand to. PyYAML writes aliases (`*id002`) for
-    /// settings it has written before, and each is expanded where it is used; a "billion laughs"
-    /// document of a few hundred bytes expands to 10^9 values. Keras configs of the largest
-    /// models stay far below (EfficientNet-B7's has about 60,000).
-    static let maximumYAMLValues = 1_000_000
+    /// How many values a YAML document may expand to, per byte of its text (plus
+    /// `yamlValueAllowance`). PyYAML writes aliases (`*id002`) for settings it has written before,
+    /// and each is expanded where it is used; in Keras's files that adds little, while a "billion
+    /// laughs" document of a few hundred bytes expands to 10^9 values.
+    static let yamlValuesPerByte = 20
+    static let yamlValueAllowance = 10_000
 
     /// Why a YAML document is refused after parsing.
     struct YAMLExpansionError: Error, CustomStringConvertible {
+        let limit: Int
         var description: String {
-            "its aliases expand to more than \(ConfigValue.maximumYAMLValues) values (a YAML alias bomb?)"
+            "its aliases expand to more than \(limit) values, \(ConfigValue.yamlValuesPerByte) per byte of the file (a YAML alias bomb?)"
         }
     }
 
     /// Parses YAML text, as Keras's `to_yaml()` writes it; tags such as `!!python/tuple` are
     /// read as plain lists. libyaml bounds the nesting depth (1,000 levels).
     ///
-    /// - Throws: Yams's error, or `YAMLExpansionError` when aliases expand past `maximumYAMLValues`.
+    /// - Throws: Yams's error, or `YAMLExpansionError` when aliases expand past the budget.
     static func parseYAML(_ text: String) throws -> ConfigValue {
         guard let node = try Yams.compose(yaml: text) else { return .null }
-        var budget = maximumYAMLValues
-        return try ConfigValue(yaml: node, budget: &budget)
+        let limit = yamlValueAllowance + yamlValuesPerByte * text.utf8.count
+        var budget = limit
+        do { return try ConfigValue(yaml: node, budget: &budget) } catch is YAMLExpansionError { throw YAMLExpansionError(limit: limit) }
     }
 
     /// Converts `node`, spending one of `budget` per value, so that shared (aliased) subtrees
     /// cost what they expand to.
     private init(yaml node: Yams.Node, budget: inout Int) throws {
         budget -= 1
-        guard budget >= 0 else { throw YAMLExpansionError() }
+        guard budget >= 0 else { throw YAMLExpansionError(limit: 0) }
         switch node {
         case .scalar(let scalar):
             let text = scalar.string

@@ -181,10 +181,19 @@ struct CaseMaker {
         if Bool.random(using: &random) { files["out"] = Array("an existing file".utf8) }
         let commands: [[String]] = [["convert", "k3_lenet.h5", "-o", target], ["run", "k3_lenet.h5", "input.npy", "-o", target, "--threads", "1"],
                                     ["heatmap", "k3_lenet.h5", "image.png", "-o", target, "--threads", "1"]]
-        let arguments = commands.randomElement(using: &random)!
-        // An existing result is refused (no --overwrite), so only new names may be created.
-        let mayCreate = !files.keys.contains(target) && !["", ".", "..", "existing", "existing/", "-o"].contains(target)
-        return FuzzCase(reader: "output", files: files, arguments: arguments, outputs: mayCreate ? [target] : [], mustFail: false,
+        var arguments = commands.randomElement(using: &random)!
+        // Results in the folder above would land among other runs' folders.
+        if arguments[0] == "heatmap", target == ".." { arguments = commands[0] }
+        // convert and run refuse an existing file or a folder (no --overwrite); heatmap writes
+        // into a folder, existing or new, next to what it holds.
+        var outputs: [String] = []
+        if arguments[0] == "heatmap" {
+            if target == "." { outputs = ["."] }
+            else if !files.keys.contains(target) { outputs = [target.hasSuffix("/") ? String(target.dropLast()) : target] }
+        } else if !files.keys.contains(target), !["", ".", "..", "existing", "existing/", "-o"].contains(target) {
+            outputs = [target]
+        }
+        return FuzzCase(reader: "output", files: files, arguments: arguments, outputs: outputs, mustFail: false,
                         note: "output \(target.debugDescription)")
     }
 

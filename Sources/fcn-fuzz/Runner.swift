@@ -11,7 +11,8 @@ struct FuzzCase {
     /// File name → bytes, written into the run's folder, which is also the working directory.
     var files: [String: [UInt8]]
     var arguments: [String]
-    /// What the arguments may create on success (a file, or a folder and everything in it).
+    /// What the arguments may create on success (a file, or a folder and everything in it; "."
+    /// for anything in the run's folder).
     var outputs: [String]
     /// True when the input is malformed by construction: `fcn` must refuse it.
     var mustFail: Bool
@@ -105,7 +106,7 @@ struct Runner {
         let enumerator = FileManager.default.enumerator(atPath: folder.path)
         while let relative = enumerator?.nextObject() as? String {
             if allowed.contains(relative) || fuzzCase.files.keys.contains(where: { $0.hasPrefix(relative + "/") }) { continue }
-            if succeeded, fuzzCase.outputs.contains(where: { relative == $0 || relative.hasPrefix($0 + "/") }) { continue }
+            if succeeded, fuzzCase.outputs.contains(where: { $0 == "." || relative == $0 || relative.hasPrefix($0 + "/") }) { continue }
             return "left \(relative)"
         }
         return nil

@@ -25,11 +25,7 @@ struct ConvertCommand: ParsableCommand {
     var overwrite = false
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) {
-            guard !isDirectory.boolValue else { throw ConvertOutputError(path: output, reason: "is a folder; give a file name with -o") }
-            guard overwrite else { throw ConvertOutputError(path: output, reason: "exists; pass --overwrite to replace it") }
-        }
+        try OutputPathError.check(output, overwrite: overwrite)
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model, options: conversion.options)
         try KerasFileWriter.write(converted, to: output)
@@ -42,11 +38,4 @@ struct ConvertCommand: ParsableCommand {
             print("Note: the source is channels_first; the FCN is written channels_last, so it takes (H, W, C) inputs.")
         }
     }
-}
-
-/// Why `fcn convert` will not write to its `-o` path.
-struct ConvertOutputError: Error, CustomStringConvertible {
-    let path: String
-    let reason: String
-    var description: String { "\(path) \(reason)" }
 }

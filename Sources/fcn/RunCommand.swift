@@ -19,12 +19,16 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The input tensor (.npy, little-endian float32, C order).")
     var input: String
 
-    @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy).")
+    @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy; written to a temporary name, then renamed).")
     var output: String
+
+    @Flag(help: "Replace the output file if it exists (by default run refuses).")
+    var overwrite = false
 
     @OptionGroup var runtime: RuntimeArguments
 
     func run() throws {
+        try OutputPathError.check(output, overwrite: overwrite)
         let model = try modelArguments.load()
         let executor = try runtime.executor(for: model)
         let result = try executor.run(try NumPyFile.read(path: input, maximumBytes: runtime.memoryBudget))
