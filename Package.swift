@@ -61,7 +61,7 @@ let package = Package(
         // The fuzzer of fcn's readers (scripts/fuzz, docs/security.md); no Python needed.
         .executableTarget(
             name: "fcn-fuzz",
-            dependencies: ["FCNVerification", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 

@@ -1,6 +1,18 @@
-import FCNVerification
+import Foundation
 
-extension SeededRandom: RandomNumberGenerator {}
+/// The fuzzer's generator: xorshift64* from a seed, so that a run can be repeated.
+struct SeededRandom: RandomNumberGenerator {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed == 0 ? 0x2545_F491_4F6C_DD1D : seed }
+
+    mutating func next() -> UInt64 {
+        state ^= state >> 12
+        state ^= state << 25
+        state ^= state >> 27
+        return state &* 0x2545_F491_4F6C_DD1D
+    }
+}
 
 /// Format-blind mutations of a file's bytes: what a damaged download or a careless editor does.
 struct ByteMutator {
@@ -112,12 +124,13 @@ struct ByteMutator {
     }
 
     static func firstIndex(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
-        guard let first = needle.first, haystack.count >= needle.count else { return nil }
-        var index = 0
-        while index <= haystack.count - needle.count {
-            if haystack[index] == first, Array(haystack[index..<(index + needle.count)]) == needle { return index }
-            index += 1
+        guard !needle.isEmpty, haystack.count >= needle.count else { return nil }
+        return haystack.withUnsafeBufferPointer { hay in
+            needle.withUnsafeBufferPointer { pattern in
+                (0...(hay.count - pattern.count)).first { start in
+                    hay[start] == pattern[0] && (1..<pattern.count).allSatisfy { hay[start + $0] == pattern[$0] }
+                }
+            }
         }
-        return nil
     }
 }

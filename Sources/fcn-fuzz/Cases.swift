@@ -1,4 +1,3 @@
-import FCNVerification
 import Foundation
 import ZIPFoundation
 
@@ -150,7 +149,7 @@ struct CaseMaker {
             }
             return FuzzCase(reader: reader, files: ["input.npy": generated.bytes, "k3_lenet.h5": bytes("models/k3_lenet.h5")],
                             arguments: ["run", "k3_lenet.h5", "input.npy", "-o", "out.npy", "--threads", "1"], outputs: ["out.npy"],
-                            mustFail: generated.malformed, note: generated.note)
+                            mustFail: generated.malformed, note: generated.note, modelIsTrusted: true)
         case "png", "jpeg":
             let seed = (reader == "png" ? Self.images : Self.jpegs).randomElement(using: &random)!
             var generated: Grammars.Generated
@@ -164,7 +163,7 @@ struct CaseMaker {
             let name = "image." + (reader == "png" ? "png" : "jpg")
             return FuzzCase(reader: reader, files: [name: generated.bytes, "k3_lenet.h5": bytes("models/k3_lenet.h5")],
                             arguments: ["heatmap", "k3_lenet.h5", name, "-o", "out", "--threads", "1"], outputs: ["out"],
-                            mustFail: generated.malformed, note: "\(seed): \(generated.note)")
+                            mustFail: generated.malformed, note: "\(seed): \(generated.note)", modelIsTrusted: true)
         default:
             return outputCase(random: &random)
         }
@@ -194,7 +193,7 @@ struct CaseMaker {
             outputs = [target]
         }
         return FuzzCase(reader: "output", files: files, arguments: arguments, outputs: outputs, mustFail: false,
-                        note: "output \(target.debugDescription)")
+                        note: "output \(target.debugDescription)", modelIsTrusted: true)
     }
 
     /// A `.keras` zip changed byte by byte, or rebuilt with one member changed, hostile member

@@ -1,5 +1,4 @@
 import ArgumentParser
-import FCNVerification
 import Foundation
 
 /// `fcn-fuzz`: mutation and grammar-aware fuzzing of the readers of `fcn`, with every run

@@ -1,4 +1,3 @@
-import FCNVerification
 import Foundation
 import ZIPFoundation
 
@@ -330,7 +329,7 @@ enum Grammars {
             case 4:
                 let kind = ["tEXt", "zTXt", "iTXt", "iCCP", "sPLT", "eXIf", "abCd"].randomElement(using: &random)!
                 let payload: [UInt8] = kind == "tEXt" ? Array("k\u{0}".utf8) + [UInt8](repeating: 0x41, count: Int.random(in: 0...100_000, using: &random))
-                    : Array("k\u{0}\u{0}".utf8) + deflated([UInt8](repeating: 0, count: Int.random(in: 1...(8 << 20), using: &random)))
+                    : Array("k\u{0}\u{0}".utf8) + deflated([UInt8](repeating: 0, count: Int.random(in: 1...(16 << 20), using: &random)))
                 chunks.insert(Chunk(kind: Array(kind.utf8), payload: payload), at: min(1, chunks.count))
                 notes.append("insert-\(kind)")
             case 5:

@@ -18,6 +18,9 @@ struct FuzzCase {
     var mustFail: Bool
     /// How the input was made, for the reproducer.
     var note: String
+    /// Whether `fcn` may read the (unchanged, valid) model in process: for the cases that aim at
+    /// another reader (an input, an image, an output path), which saves a process per run.
+    var modelIsTrusted = false
 }
 
 /// How one run ended, from worst to best.
@@ -71,7 +74,8 @@ struct Runner {
         let errorPath = workFolder.appendingPathComponent("stderr-\(index).txt").path
         defer { try? FileManager.default.removeItem(atPath: errorPath) }
         let started = Date()
-        let (status, signal, peak, timedOut) = try spawn(arguments: fuzzCase.arguments, in: folder.path, errorPath: errorPath)
+        let (status, signal, peak, timedOut) = try spawn(arguments: fuzzCase.arguments, in: folder.path, errorPath: errorPath,
+                                                         trusted: fuzzCase.modelIsTrusted)
         let seconds = Date().timeIntervalSince(started)
         let errorText = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errorPath)).prefix(1 << 20)) ?? Data(), as: UTF8.self)
 
@@ -127,7 +131,7 @@ struct Runner {
     /// Starts `fcn` in its own process group under `/bin/sh` (which sets the address-space
     /// limit and the folder, then becomes `fcn`), waits at most `timeout`, and returns its
     /// status, signal, peak resident bytes (its reader process included) and whether it was killed.
-    private func spawn(arguments: [String], in folder: String, errorPath: String) throws -> (Int32, Int32?, Int, Bool) {
+    private func spawn(arguments: [String], in folder: String, errorPath: String, trusted: Bool) throws -> (Int32, Int32?, Int, Bool) {
         let limit = addressSpaceLimit.map { String($0 >> 10) } ?? "unlimited"
         let script = "cd \"$1\" && ulimit -v \"$2\" && shift 2 && exec \"$@\""
         let argv = ["/bin/sh", "-c", script, "sh", folder, limit, executable] + arguments
@@ -142,7 +146,7 @@ struct Runner {
         defer { posix_spawnattr_destroy(&attributes) }
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
         posix_spawnattr_setpgroup(&attributes, 0)
-        let environmentStrings = environment.map { "\($0.key)=\($0.value)" }
+        let environmentStrings = environment.merging(trusted ? ["FCN_TRUSTED_FILES": "1"] : [:]) { $1 }.map { "\($0.key)=\($0.value)" }
         var cArguments = argv.map { strdup($0) } + [nil]
         var cEnvironment = environmentStrings.map { strdup($0) } + [nil]
         defer {
