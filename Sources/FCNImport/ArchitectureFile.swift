@@ -57,7 +57,9 @@ enum ArchitectureFile {
             }
         case "json":
             let value: ConfigValue
-            do { value = try ConfigValue.parseJSON(text) } catch {
+            do { value = try ConfigValue.parseJSON(text) } catch let error as ConfigValue.JSONDepthError {
+                throw .unreadableArchitecture(path: path, reason: error.description)
+            } catch {
                 throw .unreadableArchitecture(path: path, reason: "not valid JSON")
             }
             return try keras(value, path: path)

@@ -54,9 +54,37 @@ enum ConfigValue: Equatable {
         return [self]
     }
 
-    /// Parses JSON text.
+    /// The deepest nesting of lists and objects a JSON config may have. Keras's configs nest
+    /// about 12 deep; decoding costs grow with the square of the depth.
+    static let maximumJSONDepth = 64
+
+    /// Why a JSON config is refused before decoding.
+    struct JSONDepthError: Error, CustomStringConvertible {
+        var description: String { "it nests lists and objects deeper than \(ConfigValue.maximumJSONDepth) levels" }
+    }
+
+    /// Parses JSON text, after checking in one pass that it nests at most `maximumJSONDepth` deep.
+    ///
+    /// - Throws: `JSONDepthError`, or the decoder's error for text that is not JSON.
     static func parseJSON(_ text: String) throws -> ConfigValue {
-        try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in text.utf8 {
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > maximumJSONDepth { throw JSONDepthError() }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+            default: break
+            }
+        }
+        return try JSONDecoder().decode(ConfigValue.self, from: Data(text.utf8))
     }
 
     /// How many values a YAML document may expand to, per byte of its text (plus

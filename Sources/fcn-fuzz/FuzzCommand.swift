@@ -75,9 +75,8 @@ struct FuzzCommand: ParsableCommand {
         let runner = Runner(executable: URL(fileURLWithPath: fcn).standardizedFileURL.path, workFolder: work, timeout: timeout,
                             addressSpaceLimit: addressSpace > 0 ? addressSpace << 20 : nil, memoryLimit: memoryLimit << 20,
                             environment: environment)
-        let tally = Tally(findings: findingsFolder, keep: keep)
+        let tally = Tally(findings: findingsFolder, keep: keep, fcn: fcn, seed: seed)
         let deadline = minutes.map { Date(timeIntervalSinceNow: $0 * 60) } ?? .distantFuture
-        let started = Date()
         let corpusURL = URL(fileURLWithPath: corpus)
         _ = try CaseMaker(corpus: corpusURL)
         let workers = jobs
@@ -96,8 +95,8 @@ struct FuzzCommand: ParsableCommand {
                 }
             }
         }
-        let summary = tally.summary(seconds: Date().timeIntervalSince(started), fcn: fcn, seed: seed)
-        try JSONEncoder.pretty.encode(summary).write(to: findingsFolder.appendingPathComponent("summary.json"))
+        let summary = tally.summary()
+        try tally.save(summary)
         print(summary.table)
         if summary.findings > 0 {
             throw ExitCode(1)
@@ -122,10 +121,21 @@ final class Tally: @unchecked Sendable {
     private var counts: [String: [String: Int]] = [:]
     private var kept: [String: Int] = [:]
     private var harnessErrors: [String] = []
+    private let fcn: String
+    private let seed: UInt64
+    private let startedAt = Date()
+    private var finished = 0
 
-    init(findings: URL, keep: Int) {
+    init(findings: URL, keep: Int, fcn: String, seed: UInt64) {
         self.findings = findings
         self.keep = keep
+        self.fcn = fcn
+        self.seed = seed
+    }
+
+    /// Writes `summary.json`; also every 100 runs, so that a long run stopped early keeps its counts.
+    func save(_ summary: Summary) throws {
+        try JSONEncoder.pretty.encode(summary).write(to: findings.appendingPathComponent("summary.json"), options: .atomic)
     }
 
     /// The next run's index, or nil when `limit` runs have been started.
@@ -147,6 +157,8 @@ final class Tally: @unchecked Sendable {
     func record(_ fuzzCase: FuzzCase, _ result: Runner.Result) {
         lock.withLock {
             counts[fuzzCase.reader, default: [:]][result.outcome.rawValue, default: 0] += 1
+            finished += 1
+            if finished % 100 == 0 { try? save(unlockedSummary()) }
             guard result.outcome.isFinding else { return }
             let firstLine = result.standardError.split(separator: "\n").first.map(String.init) ?? ""
             let signature = result.outcome.rawValue + fuzzCase.reader + String(firstLine.map { $0.isNumber ? "#" : $0 }.prefix(120))
@@ -198,11 +210,13 @@ final class Tally: @unchecked Sendable {
         }
     }
 
-    func summary(seconds: Double, fcn: String, seed: UInt64) -> Summary {
-        lock.withLock {
-            let findingCount = counts.values.flatMap { $0 }.filter { key, _ in Outcome(rawValue: key)?.isFinding ?? true }.map(\.value).reduce(0, +)
-            return Summary(runs: counts.values.flatMap(\.values).reduce(0, +), seconds: seconds, fcn: fcn, seed: seed, findings: findingCount,
-                           counts: counts, harnessErrors: harnessErrors)
-        }
+    func summary() -> Summary {
+        lock.withLock { unlockedSummary() }
+    }
+
+    private func unlockedSummary() -> Summary {
+        let findingCount = counts.values.flatMap { $0 }.filter { key, _ in Outcome(rawValue: key)?.isFinding ?? true }.map(\.value).reduce(0, +)
+        return Summary(runs: counts.values.flatMap(\.values).reduce(0, +), seconds: Date().timeIntervalSince(startedAt), fcn: fcn, seed: seed,
+                       findings: findingCount, counts: counts, harnessErrors: harnessErrors)
     }
 }

@@ -110,7 +110,10 @@ struct Runner {
         let enumerator = FileManager.default.enumerator(atPath: folder.path)
         while let relative = enumerator?.nextObject() as? String {
             if allowed.contains(relative) || fuzzCase.files.keys.contains(where: { $0.hasPrefix(relative + "/") }) { continue }
-            if succeeded, fuzzCase.outputs.contains(where: { $0 == "." || relative == $0 || relative.hasPrefix($0 + "/") }) { continue }
+            // An output, a file in an output folder, or a folder made on the way to one.
+            if succeeded, fuzzCase.outputs.contains(where: { $0 == "." || relative == $0 || relative.hasPrefix($0 + "/") || $0.hasPrefix(relative + "/") }) {
+                continue
+            }
             return "left \(relative)"
         }
         return nil

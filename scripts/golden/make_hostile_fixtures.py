@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes Tests/Fixtures/hostile/: small files that declare or reach for more than they hold,
-for the reader tests that prove each is refused (docs/SECURITY.md). Generated, do not edit
+for the reader tests that prove each is refused (docs/security.md). Generated, do not edit
 the output.
 
 Run: python scripts/golden/make_hostile_fixtures.py   (needs h5py and numpy)
