@@ -41,6 +41,9 @@ enum Outcome: String, CaseIterable, Codable {
 struct Runner {
     let executable: String
     let workFolder: URL
+    /// CPU seconds (of `fcn` and its reader process) beyond which a run is a hang. CPU time,
+    /// not wall time: on a loaded machine a run at the lowest priority may wait a minute for a
+    /// core. A run that blocks without using CPU is killed after ten times as long.
     let timeout: Double
     /// `RLIMIT_AS` for `fcn` (nil under AddressSanitizer, which reserves terabytes of address space).
     let addressSpaceLimit: Int?
@@ -53,6 +56,7 @@ struct Runner {
         var status: Int32
         var signal: Int32?
         var seconds: Double
+        var cpuSeconds: Double
         var peakBytes: Int
         var standardError: String
         var detail: String
@@ -74,15 +78,20 @@ struct Runner {
         let errorPath = workFolder.appendingPathComponent("stderr-\(index).txt").path
         defer { try? FileManager.default.removeItem(atPath: errorPath) }
         let started = Date()
-        let (status, signal, peak, timedOut) = try spawn(arguments: fuzzCase.arguments, in: folder.path, errorPath: errorPath,
+        let (status, signal, peak, cpu, timedOut) = try spawn(arguments: fuzzCase.arguments, in: folder.path, errorPath: errorPath,
                                                          trusted: fuzzCase.modelIsTrusted)
         let seconds = Date().timeIntervalSince(started)
-        let errorText = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errorPath)).prefix(1 << 20)) ?? Data(), as: UTF8.self)
+        let rawError = String(decoding: (try? Data(contentsOf: URL(fileURLWithPath: errorPath)).prefix(1 << 20)) ?? Data(), as: UTF8.self)
+        // AddressSanitizer's note that an impossible allocation returned NULL is not fcn's output.
+        let errorText = rawError.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("WARNING: AddressSanitizer failed to allocate") }.joined(separator: "\n")
 
         func result(_ outcome: Outcome, _ detail: String) -> Result {
-            Result(outcome: outcome, status: status, signal: signal, seconds: seconds, peakBytes: peak, standardError: errorText, detail: detail)
+            Result(outcome: outcome, status: status, signal: signal, seconds: seconds, cpuSeconds: cpu, peakBytes: peak,
+                   standardError: errorText, detail: detail)
         }
-        if timedOut { return result(.timeout, "killed after \(Int(timeout)) s") }
+        if timedOut { return result(.timeout, "killed after \(Int(seconds)) s of waiting") }
+        if signal == SIGXCPU || cpu > timeout { return result(.timeout, "used \(Int(cpu)) s of CPU") }
         if let signal { return result(.crash, "signal \(signal)") }
         for marker in ["ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:", "Fatal error", "Program crashed"] where errorText.contains(marker) {
             return result(.crash, marker)
@@ -134,10 +143,11 @@ struct Runner {
     /// Starts `fcn` in its own process group under `/bin/sh` (which sets the address-space
     /// limit and the folder, then becomes `fcn`), waits at most `timeout`, and returns its
     /// status, signal, peak resident bytes (its reader process included) and whether it was killed.
-    private func spawn(arguments: [String], in folder: String, errorPath: String, trusted: Bool) throws -> (Int32, Int32?, Int, Bool) {
+    private func spawn(arguments: [String], in folder: String, errorPath: String, trusted: Bool) throws -> (Int32, Int32?, Int, Double, Bool) {
         let limit = addressSpaceLimit.map { String($0 >> 10) } ?? "unlimited"
-        let script = "cd \"$1\" && ulimit -v \"$2\" && shift 2 && exec \"$@\""
-        let argv = ["/bin/sh", "-c", script, "sh", folder, limit, executable] + arguments
+        // RLIMIT_CPU a little over the timeout: the kernel ends a spinning fcn (SIGXCPU).
+        let script = "cd \"$1\" && ulimit -v \"$2\" && ulimit -t \"$3\" && shift 3 && exec \"$@\""
+        let argv = ["/bin/sh", "-c", script, "sh", folder, limit, String(Int(timeout) + 5), executable] + arguments
         var fileActions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&fileActions)
         defer { posix_spawn_file_actions_destroy(&fileActions) }
@@ -159,7 +169,7 @@ struct Runner {
         var pid: pid_t = 0
         let spawned = posix_spawn(&pid, "/bin/sh", &fileActions, &attributes, &cArguments, &cEnvironment)
         guard spawned == 0 else { throw FuzzError("cannot start /bin/sh: \(String(cString: strerror(spawned)))") }
-        let deadline = Date(timeIntervalSinceNow: timeout)
+        let deadline = Date(timeIntervalSinceNow: timeout * 10)
         var status: Int32 = 0
         var usage = rusage()
         var timedOut = false
@@ -177,7 +187,8 @@ struct Runner {
         kill(-pid, SIGKILL)
         let signaled = (status & 0x7F) != 0 && (status & 0x7F) != 0x7F
         let exitStatus = (status >> 8) & 0xFF
-        return (signaled ? 0 : exitStatus, signaled && !timedOut ? status & 0x7F : nil, Int(usage.ru_maxrss) << 10, timedOut)
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
+        return (signaled ? 0 : exitStatus, signaled && !timedOut ? status & 0x7F : nil, Int(usage.ru_maxrss) << 10, cpu, timedOut)
     }
 }
 

@@ -115,6 +115,13 @@ def with_setting(config: dict, layer_name: str, key: str, value) -> dict:
     return copy
 
 
+def strided_same(config: dict, layer_names: list, stride: int) -> dict:
+    """`config` with these layers given `stride` and 'same' padding."""
+    for name in layer_names:
+        config = with_setting(with_setting(config, name, "strides", [stride, stride]), name, "padding", "same")
+    return config
+
+
 def padding_layer(name: str, padding) -> dict:
     return {"class_name": "ZeroPadding2D", "config": {"name": name, "padding": padding, "data_format": "channels_last"}}
 
@@ -149,6 +156,8 @@ def hostile_settings() -> None:
         "units_negative": (with_setting(base, "fc2", "units", -10), "units"),
         "pool_negative": (with_setting(base, "pool1", "pool_size", [-2, 2]), "pool_size"),
         "input_huge": (with_setting(base, "image", "batch_shape", [None, 1 << 20, 1 << 20, 1 << 20]), "input"),
+        # Strides of 2^20 on four 'same' layers: a jump of 2^80 pixels.
+        "strides_compound": (strided_same(base, ["conv1", "pool1", "conv2", "pool2"], 1 << 20), "pixels"),
     }
     folder = OUT / "settings"
     folder.mkdir(exist_ok=True)
