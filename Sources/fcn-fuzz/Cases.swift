@@ -40,9 +40,9 @@ struct CaseMaker {
         ("models/k3_nested.json", "models/k3_nested.weights.h5"), ("models/vgg16.json", nil),
         ("models/realarch/oustar_nn_lenet.json", nil), ("models/realarch/Summer2024REU_mnist.json", nil),
     ]
-    static let images = ["hostile/seeds/rgb40x36.png", "hostile/seeds/gray40x36.png", "images/rgb8.png", "images/palette.png", "images/gray16.png",
-                         "images/rgba8.png"]
-    static let jpegs = ["hostile/seeds/rgb40x36.jpg", "hostile/seeds/rgb40x36.progressive.jpg", "images/rgb.jpg", "images/gray.jpg"]
+    static let images = ["hostile/seeds/rgb40x36.png", "hostile/seeds/gray40x36.png", "hostile/seeds/rgba40x36.png", "hostile/seeds/palette40x36.png",
+                         "hostile/seeds/gray16_40x36.png", "hostile/seeds/interlaced40x36.png", "images/palette.png"]
+    static let jpegs = ["hostile/seeds/rgb40x36.jpg", "hostile/seeds/rgb40x36.progressive.jpg", "hostile/seeds/gray40x36.jpg", "images/rgb.jpg"]
 
     mutating func bytes(_ relative: String) -> [UInt8] {
         if let cached = cache[relative] { return cached }

@@ -288,6 +288,11 @@ def fuzz_seeds() -> None:
     rgb.convert("L").save(folder / "gray40x36.png")
     rgb.save(folder / "rgb40x36.jpg", quality=80)
     rgb.save(folder / "rgb40x36.progressive.jpg", quality=80, progressive=True)
+    rgb.convert("L").save(folder / "gray40x36.jpg", quality=90)
+    rgb.convert("RGBA").save(folder / "rgba40x36.png")
+    rgb.convert("P", palette=Image.Palette.ADAPTIVE, colors=16).save(folder / "palette40x36.png")
+    Image.fromarray((rng.integers(0, 65536, (40, 36))).astype(np.uint16)).save(folder / "gray16_40x36.png")
+    rgb.save(folder / "interlaced40x36.png", interlace=1)
 
 
 def main() -> None:
