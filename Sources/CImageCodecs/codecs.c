@@ -236,12 +236,13 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
         JSAMPROW row = pixels + (size_t)info.output_scanline * stride;
         jpeg_read_scanlines(&info, &row, 1);
     }
-    // A file that ends early gets a warning, not an error, from libjpeg; treat it as damage.
+    // A file that ends early gets a warning, not an error, from libjpeg; treat it as damage,
+    // also when only the end of the file is missing (finish reads on to the EOI marker).
+    jpeg_finish_decompress(&info);
     if (failure.manager.num_warnings > 0) {
         set_error(error, "the JPEG data is truncated or corrupt");
         longjmp(failure.jump, 1);
     }
-    jpeg_finish_decompress(&info);
     out->pixels = pixels;
     out->width = (int)info.output_width;
     out->height = (int)info.output_height;

@@ -94,6 +94,11 @@ import _FCNTestSupport
                           mentions: ["huge_text_chunk.png"], within: 10)
     }
 
+    @Test func aJPEGWithoutItsEndIsRefused() throws {
+        // Found by the fuzzer: libjpeg warns of the missing end only when decoding finishes.
+        try expectRefused(["heatmap", lenet, hostile("cut_end.jpg"), "-o", scratch.path("maps")], mentions: ["truncated or corrupt"])
+    }
+
     @Test func aFullDiskLeavesNoFileAndNoCrash() throws {
         // A 30 KiB file-size limit stands in for a full disk (SIGXFSZ ignored, so writes fail
         // with EFBIG as on a full disk); the converted LeNet takes about 70 KB.

@@ -274,6 +274,17 @@ def hostile_png() -> None:
     (OUT / "ztxt_bomb.png").write_bytes(header + png_chunk(b"zTXt", b"k\x00\x00" + bomb) + pixels + png_chunk(b"IEND", b""))
 
 
+def hostile_jpeg() -> None:
+    """The fuzzer's reproducer of a JPEG that decoded with exit 0: the seed rgb40x36.jpg cut to
+    1649 of its 1754 bytes (the end of its scan and its EOI marker gone) with six entropy-coded
+    bytes changed. Every row still decodes (libjpeg fills in); libjpeg's warning about the
+    missing end comes only from jpeg_finish_decompress."""
+    data = bytearray((OUT / "seeds/rgb40x36.jpg").read_bytes()[:1649])
+    for position, value in [(697, 65), (776, 110), (1039, 94), (1367, 133), (1378, 235), (1590, 232)]:
+        data[position] = value
+    (OUT / "cut_end.jpg").write_bytes(bytes(data))
+
+
 def fuzz_seeds() -> None:
     """Images large enough for the fixture classifiers (LeNet takes 28×28), as seeds of the
     fuzzer's PNG and JPEG generators (scripts/fuzz): RGB and gray PNGs, baseline and
@@ -309,6 +320,7 @@ def main() -> None:
     hostile_npy()
     hostile_png()
     fuzz_seeds()
+    hostile_jpeg()
 
 
 if __name__ == "__main__":
