@@ -319,7 +319,9 @@ enum Grammars {
                 notes.append("repeat-\(String(decoding: chunks[index].kind, as: UTF8.self))")
             case 2:
                 let removed = chunks.remove(at: index)
-                if removed.kind == Array("IHDR".utf8) || removed.kind == Array("IEND".utf8) { malformed = true }
+                if [Array("IHDR".utf8), Array("IEND".utf8)].contains(removed.kind), !chunks.contains(where: { $0.kind == removed.kind }) {
+                    malformed = true
+                }
                 notes.append("drop-\(String(decoding: removed.kind, as: UTF8.self))")
                 if chunks.isEmpty { return Generated(bytes: png([]), note: "no-chunks", malformed: true) }
             case 3:
