@@ -43,9 +43,9 @@ let package = Package(
         .target(name: "FCNIsolation", dependencies: ["CProcessLimits", "FCNModel", "FCNDiagnostics", "FCNImport", "HDF5Reader"]),
         .target(name: "FCNGeometry", dependencies: ["FCNModel", "FCNDiagnostics"]),
         .target(name: "FCNTensorIO", dependencies: ["FCNModel", "FCNDiagnostics"]),
-        .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
+        .target(name: "FCNRuntime", dependencies: ["FCNModel", "FCNDiagnostics", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
-        .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
+        .target(name: "FCNImage", dependencies: ["FCNModel", "FCNDiagnostics", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
@@ -58,6 +58,11 @@ let package = Package(
             ]),
 
         // MARK: - Implementation details
+        // The fuzzer of fcn's readers (scripts/fuzz, docs/security.md); no Python needed.
+        .executableTarget(
+            name: "fcn-fuzz",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "_FCNTestSupport", dependencies: ["FCNModel", "FCNImport"], path: "Tests/_FCNTestSupport"),
 
         // MARK: - Unit test bundles
@@ -74,6 +79,6 @@ let package = Package(
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",
-            dependencies: ["fcn", "FCNModel", "FCNImport", "FCNConvert", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
+            dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
     ]
 )

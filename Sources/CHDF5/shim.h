@@ -22,8 +22,13 @@ static inline unsigned chdf5_access_truncate(void) { return H5F_ACC_TRUNC; }
 static inline size_t chdf5_variable_length(void) { return H5T_VARIABLE; }
 static inline hid_t chdf5_file_access_class(void) { return H5P_FILE_ACCESS; }
 
-/// Stops libhdf5 from printing its error stack to stderr; errors are reported as values instead.
+/// Stops libhdf5 from printing its error stack to stderr (errors are reported as values
+/// instead) and from running its own clean-up at exit: every file FCNKit opens is closed
+/// explicitly, and after a failed close (a full disk) that clean-up would flush the file again
+/// and crash in libhdf5. `H5dont_atexit` must come before libhdf5 initialises; later calls are
+/// ignored.
 static inline void chdf5_silence_error_printing(void) {
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 

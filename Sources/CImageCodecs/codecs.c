@@ -25,6 +25,10 @@ static int exceeds_pixel_limit(unsigned width, unsigned height, long long max_pi
 
 // MARK: - PNG
 
+/// The largest chunk libpng may allocate a buffer for while decoding (8 MiB): pixel data comes
+/// in many IDAT chunks, so only ancillary chunks are ever this large.
+#define FCN_PNG_CHUNK_MAX (8u << 20)
+
 typedef struct {
     jmp_buf jump;
     char *error;
@@ -82,6 +86,16 @@ int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char 
         fclose(file);
         return status;
     }
+    // Bounds on what a hostile file can make libpng allocate or walk before the first pixel:
+    // no chunk buffer over 8 MiB (a text chunk that claims 2 GB), no more than 256 ancillary
+    // chunks kept, no dimension over the pixel limit; text and unknown chunks are skipped.
+    png_set_chunk_malloc_max(png, FCN_PNG_CHUNK_MAX);
+    png_set_chunk_cache_max(png, 256);
+    png_uint_32 side_limit = max_pixels < 0x7FFFFFFF ? (png_uint_32)max_pixels : 0x7FFFFFFF;
+    png_set_user_limits(png, side_limit, side_limit);
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, NULL, 0);
+    static const png_byte ignored[] = {'t', 'E', 'X', 't', 0, 'z', 'T', 'X', 't', 0, 'i', 'T', 'X', 't', 0};
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_NEVER, ignored, 3);
     png_set_read_fn(png, file, png_read_from_file);
     png_set_sig_bytes(png, 8);
     png_read_info(png, info);
@@ -175,6 +189,19 @@ static void jpeg_report_error(j_common_ptr info) {
     longjmp(failure->jump, 1);
 }
 
+/// The most scans a progressive JPEG may have; libjpeg decodes every one, and a file of a few KB
+/// can declare thousands (real images have about 10).
+#define FCN_JPEG_MAX_SCANS 256
+
+static void jpeg_limit_scans(j_common_ptr info) {
+    j_decompress_ptr decompress = (j_decompress_ptr)info;
+    if (decompress->input_scan_number > FCN_JPEG_MAX_SCANS) {
+        jpeg_failure *failure = (jpeg_failure *)info->err;
+        snprintf(failure->error, 256, "the JPEG has more than %d progressive scans (real images have about 10)", FCN_JPEG_MAX_SCANS);
+        longjmp(failure->jump, 1);
+    }
+}
+
 // Counts warnings (level −1: corrupt or truncated data) without printing anything.
 static void jpeg_count_warning(j_common_ptr info, int level) {
     if (level < 0) info->err->num_warnings++;
@@ -202,8 +229,15 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
         return status;
     }
     jpeg_create_decompress(&info);
+    struct jpeg_progress_mgr progress = {.progress_monitor = jpeg_limit_scans};
+    info.progress = &progress;
     jpeg_stdio_src(&info, file);
     jpeg_read_header(&info, TRUE);
+    // Before jpeg_start_decompress, which allocates whole-image buffers for progressive files.
+    if (exceeds_pixel_limit(info.image_width, info.image_height, max_pixels, out, error)) {
+        status = FCN_IMAGE_TOO_LARGE;
+        longjmp(failure.jump, 1);
+    }
     if (info.jpeg_color_space == JCS_CMYK || info.jpeg_color_space == JCS_YCCK) {
         set_error(error, "CMYK JPEG images are not supported; convert to RGB");
         longjmp(failure.jump, 1);
@@ -224,12 +258,13 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
         JSAMPROW row = pixels + (size_t)info.output_scanline * stride;
         jpeg_read_scanlines(&info, &row, 1);
     }
-    // A file that ends early gets a warning, not an error, from libjpeg; treat it as damage.
+    // A file that ends early gets a warning, not an error, from libjpeg; treat it as damage,
+    // also when only the end of the file is missing (finish reads on to the EOI marker).
+    jpeg_finish_decompress(&info);
     if (failure.manager.num_warnings > 0) {
         set_error(error, "the JPEG data is truncated or corrupt");
         longjmp(failure.jump, 1);
     }
-    jpeg_finish_decompress(&info);
     out->pixels = pixels;
     out->width = (int)info.output_width;
     out->height = (int)info.output_height;

@@ -10,29 +10,45 @@ public enum QuotedName {
 
     /// `name` in single quotes, escaped and shortened for a one-line message.
     public static func quoted(_ name: some StringProtocol) -> String {
-        "'" + escaped(name) + "'"
+        "'" + escaped(name, quote: true) + "'"
     }
 
-    /// `text` escaped and shortened as `quoted(_:)` does, without the quotes: for free text
-    /// from a file shown on its own (a recorded source, a version).
-    public static func escaped(_ text: some StringProtocol) -> String {
-        var result = ""
-        for (index, character) in text.enumerated() {
+    /// `name` escaped and shortened as `quoted(_:)` does, without the quotes: for words from a
+    /// file that a message shows bare, such as a layer's class name.
+    public static func bare(_ name: some StringProtocol) -> String {
+        escaped(name, quote: false)
+    }
+
+    /// A whole message made safe for a terminal: its line breaks and backslashes kept (names in
+    /// it are quoted already), every other control or
+    /// invisible format character escaped as in `quoted(_:)`, nothing shortened. The CLI passes
+    /// every error message through this, behind the quoting of each name.
+    public static func printable(_ message: String) -> String {
+        var text = ""
+        for scalar in message.unicodeScalars {
+            text += scalar == "\n" || scalar == "\\" ? String(scalar) : escaped(scalar, quote: false)
+        }
+        return text
+    }
+
+    private static func escaped(_ name: some StringProtocol, quote: Bool) -> String {
+        var text = ""
+        for (index, character) in name.enumerated() {
             if index == maximumLength {
-                result += "…"
+                text += "…"
                 break
             }
-            for scalar in character.unicodeScalars { result += escaped(scalar) }
+            for scalar in character.unicodeScalars { text += escaped(scalar, quote: quote) }
         }
-        return result
+        return text
     }
 
-    private static func escaped(_ scalar: Unicode.Scalar) -> String {
+    private static func escaped(_ scalar: Unicode.Scalar, quote: Bool) -> String {
         switch scalar {
         case "\n": return "\\n"
         case "\r": return "\\r"
         case "\t": return "\\t"
-        case "'": return "\\'"
+        case "'" where quote: return "\\'"
         case "\\": return "\\\\"
         default:
             switch scalar.properties.generalCategory {

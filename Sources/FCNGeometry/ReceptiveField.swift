@@ -24,14 +24,28 @@ public struct AxisGeometry: Hashable, Sendable {
         AxisGeometry(receptiveField: 1, jump: 1, start: 0, padding: 0, length: length)
     }
 
-    /// The geometry after applying `window` with `paddingBefore` cells of padding.
-    func composed(with window: AxisWindow, paddingBefore: Int, outputLength: Int) -> AxisGeometry {
+    /// The largest receptive field, jump or padding composition gives: 2^40 pixels. Settings
+    /// from a hostile file (strides of 2^20 on many layers) would otherwise overflow `Int`.
+    public static let maximumExtent = 1 << 40
+
+    /// The geometry after applying `window` with `paddingBefore` cells of padding, or nil when
+    /// the field, jump or padding would exceed `maximumExtent`.
+    func composed(with window: AxisWindow, paddingBefore: Int, outputLength: Int) -> AxisGeometry? {
         let kernel = window.effectiveKernel
+        func checked(_ base: Int, plus factor: Int, times multiplier: Int) -> Int? {
+            let (product, overflow) = factor.multipliedReportingOverflow(by: multiplier)
+            guard !overflow, product <= Self.maximumExtent, base <= Self.maximumExtent else { return nil }
+            return base + product <= Self.maximumExtent ? base + product : nil
+        }
+        guard let field = checked(receptiveField, plus: kernel - 1, times: jump),
+              let newJump = checked(0, plus: jump, times: window.stride),
+              let newPadding = checked(padding, plus: paddingBefore, times: jump)
+        else { return nil }
         return AxisGeometry(
-            receptiveField: receptiveField + (kernel - 1) * jump,
-            jump: jump * window.stride,
+            receptiveField: field,
+            jump: newJump,
             start: start + (Double(kernel - 1) / 2 - Double(paddingBefore)) * Double(jump),
-            padding: padding + paddingBefore * jump,
+            padding: newPadding,
             length: outputLength)
     }
 
@@ -82,11 +96,17 @@ public enum GeometryError: Error, Hashable, Sendable, CustomStringConvertible {
     /// different crops. `starts` gives each input's name and first-cell centre (row, column);
     /// `alignedSizes` the nearest input sizes at which they align.
     case misalignedMerge(layer: String, input: Size2D, starts: [(String, Double, Double)], jumps: [Size2D], alignedSizes: [Size2D])
+    /// The layer's receptive field, jump or padding exceeds `AxisGeometry.maximumExtent` pixels
+    /// (settings no real network has).
+    case fieldTooLarge(layer: String)
 
     public var description: String {
         switch self {
         case .inputTooSmall(let layer, let input, let reaching, let window):
             return "an input of \(input) is too small: layer \(QuotedName.quoted(layer)) receives \(reaching) but its window is \(window)"
+        case .fieldTooLarge(let layer):
+            return "layer \(QuotedName.quoted(layer)) would see more than \(AxisGeometry.maximumExtent) pixels (its strides, kernels or "
+                + "padding are out of any sensible range)"
         case .notSliding(let layer, let className):
             return "layer \(QuotedName.quoted(layer)) (\(className)) is not a sliding window; convert the network first"
         case .misalignedMerge(let layer, let input, let starts, let jumps, let alignedSizes):
@@ -157,8 +177,11 @@ public struct NetworkGeometry: Sendable {
                 throw .inputTooSmall(layer: layer.name, input: size, reaching: reaching, window: window.kernel)
             }
             let padding = window.edgePadding(input: reaching)
-            vertical = vertical.composed(with: window.vertical, paddingBefore: padding.top, outputLength: output.height)
-            horizontal = horizontal.composed(with: window.horizontal, paddingBefore: padding.left, outputLength: output.width)
+            guard let composedVertical = vertical.composed(with: window.vertical, paddingBefore: padding.top, outputLength: output.height),
+                  let composedHorizontal = horizontal.composed(with: window.horizontal, paddingBefore: padding.left, outputLength: output.width)
+            else { throw .fieldTooLarge(layer: layer.name) }
+            vertical = composedVertical
+            horizontal = composedHorizontal
             layers.append(LayerGeometry(window: window, padding: padding, vertical: vertical, horizontal: horizontal))
         }
         return layers

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import CImageCodecs
 import FCNModel
 import FCNTensorIO
@@ -43,9 +44,10 @@ public struct PixelImage: Sendable, Equatable {
     /// Reads the PNG or JPEG at `path` (8- or 16-bit, gray, RGB, paletted, with or without
     /// alpha; alpha is dropped), refusing images of more than `maximumPixels` pixels.
     public static func read(path: String, maximumPixels: Int = defaultMaximumPixels) throws(ImageError) -> PixelImage {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
-            throw .missing(path: path)
+        switch InputFileProblem.of(path) {
+        case nil: break
+        case .missing?: throw .missing(path: path)
+        case let problem?: throw .unreadable(path: path, reason: problem.description)
         }
         guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable(path: path, reason: "permission denied") }
         let head = [UInt8]((try? handle.read(upToCount: 8)) ?? Data())

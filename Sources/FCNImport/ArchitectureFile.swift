@@ -19,6 +19,9 @@ enum ArchitectureFile {
         var classNames: [String]? = nil
     }
 
+    /// The largest architecture file read (64 MiB; the configs of the largest Keras models take a few).
+    static let maximumArchitectureBytes = 64 << 20
+
     private static let architectureExtensions: Set<String> = ["json", "yaml", "yml", "prototxt", "pbtxt"]
 
     /// True for files that can only hold an architecture (by extension).
@@ -33,11 +36,13 @@ enum ArchitectureFile {
         guard architectureExtensions.contains(fileExtension) else {
             return try fromFullModel(path: path)
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue,
-              let data = FileManager.default.contents(atPath: path)
-        else {
-            throw .unreadableArchitecture(path: path, reason: "no such file")
+        if let problem = InputFileProblem.of(path) { throw .unreadableArchitecture(path: path, reason: problem.description) }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+        guard size <= maximumArchitectureBytes else {
+            throw .unreadableArchitecture(path: path, reason: "the file has \(size) bytes; FCNKit reads architecture files of at most \(maximumArchitectureBytes)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .unreadableArchitecture(path: path, reason: "cannot read the file")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw .unreadableArchitecture(path: path, reason: "not UTF-8 text")
@@ -55,13 +60,17 @@ enum ArchitectureFile {
             }
         case "json":
             let value: ConfigValue
-            do { value = try ConfigValue.parseJSON(text) } catch {
+            do { value = try ConfigValue.parseJSON(text) } catch let error as ConfigValue.JSONDepthError {
+                throw .unreadableArchitecture(path: path, reason: error.description)
+            } catch {
                 throw .unreadableArchitecture(path: path, reason: "not valid JSON")
             }
             return try keras(value, path: path)
         default:
             let value: ConfigValue
-            do { value = try ConfigValue.parseYAML(text) } catch {
+            do { value = try ConfigValue.parseYAML(text) } catch let error as ConfigValue.YAMLExpansionError {
+                throw .unreadableArchitecture(path: path, reason: error.description)
+            } catch {
                 throw .unreadableArchitecture(path: path, reason: "not valid YAML")
             }
             return try keras(value, path: path)
@@ -185,7 +194,7 @@ extension ArchitectureFile.RecordedVersions {
             throw .hdf5(error)
         }
         conversion = fcnkitVersion.map {
-            ModelSource.Conversion(fcnkitVersion: QuotedName.escaped($0), source: QuotedName.escaped(fcnkitSource ?? "an unrecorded source"))
+            ModelSource.Conversion(fcnkitVersion: QuotedName.bare($0), source: QuotedName.bare(fcnkitSource ?? "an unrecorded source"))
         }
         classNames = try Self.classNames(classNamesText, path: root.file.path)
         if let inputSize {

@@ -47,16 +47,16 @@ public enum ImportError: Error, CustomStringConvertible {
             return "\(path): cannot read the architecture: \(reason)"
         case .unsupportedLayer(let layer, let className, let reason, let supported):
             let why = reason.map { " (\($0))" } ?? ""
-            return "layer '\(layer)' is \(className)\(why), which FCNKit does not support; supported: "
+            return "layer \(QuotedName.quoted(layer)) is \(QuotedName.bare(className))\(why), which FCNKit does not support; supported: "
                 + supported.joined(separator: ", ")
         case .unsupportedSetting(let layer, let className, let setting):
-            return "layer '\(layer)' (\(className)): \(setting)"
+            return "layer \(QuotedName.quoted(layer)) (\(QuotedName.bare(className))): \(setting)"
         case .notAChain(let layer, let reason):
             return "layer \(QuotedName.quoted(layer)) \(reason)"
         case .missingWeights(let layer, let path, let reason):
-            return "\(path): no weights for layer '\(layer)': \(reason)"
+            return "\(path): no weights for layer \(QuotedName.quoted(layer)): \(reason)"
         case .weightShapeMismatch(let layer, let className, let weight, let expected, let found):
-            return "layer '\(layer)' (\(className)): the architecture implies \(weight) of shape \(Self.format(expected)) "
+            return "layer \(QuotedName.quoted(layer)) (\(QuotedName.bare(className))): the architecture implies \(QuotedName.bare(weight)) of shape \(Self.format(expected)) "
                 + "but the weights file has \(Self.format(found))"
         case .absurdShape(let what, let value, let limit):
             return "\(what) is \(value), outside what FCNKit accepts (\(limit))"

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import Foundation
 import HDF5Reader
@@ -127,7 +128,7 @@ enum StoredLayout: CustomStringConvertible {
         }
         throw .noModel(
             path: root.file.path,
-            reason: "it holds \(members.isEmpty ? "nothing" : members.prefix(8).joined(separator: ", ")); "
+            reason: "it holds \(members.isEmpty ? "nothing" : members.prefix(8).map { QuotedName.quoted($0) }.joined(separator: ", ")); "
                 + "expected Keras weights (model_config or layer_names at the root, or a layers group) "
                 + "or a Caffe snapshot (a data group)")
     }

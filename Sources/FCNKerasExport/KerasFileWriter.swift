@@ -13,7 +13,7 @@ public enum KerasExportError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupported(let layer, let className, let reason):
-            return "layer \(QuotedName.quoted(layer)) (\(className)) cannot be written as Keras: \(reason); "
+            return "layer \(QuotedName.quoted(layer)) (\(QuotedName.bare(className))) cannot be written as Keras: \(reason); "
                 + "fcn run, heatmap and verify still work on the original file"
         case .noWeights:
             return "the model has no weights to write"

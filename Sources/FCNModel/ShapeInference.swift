@@ -1,8 +1,24 @@
 extension Layer {
     /// What this layer gives for `inputs`, the shapes of the values it reads.
     ///
-    /// - Throws: `ShapeError` when the layer cannot take them.
+    /// Every shape it returns holds at most `ActivationShape.maximumElementCount` values, so
+    /// `elementCount` on it cannot overflow, whatever sizes a file's settings declare.
+    ///
+    /// - Throws: `ShapeError` when the layer cannot take them, or gives more values than that.
     public func outputShape(inputs: [ActivationShape]) throws(ShapeError) -> ActivationShape {
+        for input in inputs where !input.isWithinLimit {
+            throw ShapeError(layer: name, input: input, reason: "the input holds more than \(ActivationShape.maximumElementCount) values")
+        }
+        let output = try computedShape(inputs: inputs)
+        guard output.isWithinLimit else {
+            throw ShapeError(layer: name, input: inputs[0],
+                             reason: "its output \(output) would hold more than \(ActivationShape.maximumElementCount) values")
+        }
+        return output
+    }
+
+    /// `outputShape(inputs:)` before its limit is checked; `inputs` are within the limit.
+    private func computedShape(inputs: [ActivationShape]) throws(ShapeError) -> ActivationShape {
         let input = inputs[0]
         func fail(_ reason: String) -> ShapeError { ShapeError(layer: name, input: input, reason: reason) }
         func featureMap() throws(ShapeError) -> (height: Int, width: Int, channels: Int) {
@@ -72,7 +88,7 @@ extension Layer {
         case .resize(let resize):
             return .featureMap(height: resize.size.height, width: resize.size.width, channels: try featureMap().channels)
         case .reshape(let target):
-            guard target.elementCount == input.elementCount else {
+            guard target.isWithinLimit, target.elementCount == input.elementCount else {
                 throw fail("cannot reshape \(input.elementCount) values to \(target)")
             }
             return target

@@ -30,7 +30,29 @@ public enum ActivationShape: Hashable, Sendable, Codable, CustomStringConvertibl
     /// A flat vector, as after Flatten or Dense.
     case vector(length: Int)
 
-    /// The number of values.
+    /// The most values a shape from shape inference may hold: 2^40, far beyond any memory, and
+    /// far from overflowing `Int` in products of a few such sizes.
+    public static let maximumElementCount = 1 << 40
+
+    /// Whether every dimension is positive and the number of values is at most
+    /// `maximumElementCount`, computed without overflowing.
+    public var isWithinLimit: Bool {
+        let dimensions: [Int]
+        switch self {
+        case .featureMap(let height, let width, let channels): dimensions = [height, width, channels]
+        case .vector(let length): dimensions = [length]
+        }
+        var count = 1
+        for dimension in dimensions {
+            guard dimension >= 1 else { return false }
+            let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
+            guard !overflow, product <= Self.maximumElementCount else { return false }
+            count = product
+        }
+        return true
+    }
+
+    /// The number of values (for shapes within `maximumElementCount`, as inference gives).
     public var elementCount: Int {
         switch self {
         case .featureMap(let height, let width, let channels): return height * width * channels

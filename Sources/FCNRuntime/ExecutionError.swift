@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 
 /// Why a network could not be run on an input.
@@ -22,7 +23,7 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
         case .noWeights:
             return "the model has no weights (was an architecture file given instead of the weights?)"
         case .badWeights(let layer, let reason):
-            return "layer '\(layer)': \(reason)"
+            return "layer \(QuotedName.quoted(layer)): \(reason)"
         case .inputShape(let found, let expected):
             return "the input has shape (\(found.map(String.init).joined(separator: ", "))) but the model takes \(expected)"
         case .nonFiniteInput(let index):

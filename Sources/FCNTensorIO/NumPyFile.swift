@@ -8,7 +8,8 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case unsupported(path: String, what: String)
     case malformedHeader(path: String, reason: String)
-    case tooLarge(path: String, values: Int, limit: Int)
+    /// More data than the reader's limit, in bytes as float32.
+    case tooLarge(path: String, bytes: Int, limit: Int)
     case unwritable(path: String, reason: String)
 
     public var description: String {
@@ -23,8 +24,8 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(what)"
         case .malformedHeader(let path, let reason):
             return "\(path): the .npy header is malformed: \(reason)"
-        case .tooLarge(let path, let values, let limit):
-            return "\(path): the array has \(values) values, more than the \(limit) FCNKit reads at once"
+        case .tooLarge(let path, let bytes, let limit):
+            return "\(path): the array takes \(bytes >> 20) MiB as float32, more than the limit of \(limit >> 20) MiB"
         case .unwritable(let path, let reason):
             return "\(path): cannot write (\(reason))"
         }
@@ -37,31 +38,31 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
 public enum NumPyFile {
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
 
-    /// The most values `read` accepts by default: 2³⁰ (4 GiB as float32).
-    public static let defaultMaximumValues = 1 << 30
+    /// The most bytes (as float32) `read` accepts by default: 4 GiB.
+    public static let defaultMaximumBytes = 4 << 30
 
     /// Reads the array at `path` as float32 in C order. The file is mapped, not copied, so
     /// the only allocation is the result. `noting` hears how a stored array was converted
     /// (for example "float64 values read as float32").
-    public static func read(path: String, maximumValues: Int = defaultMaximumValues,
+    public static func read(path: String, maximumBytes: Int = defaultMaximumBytes,
                             noting: (String) -> Void = { _ in }) throws(NumPyError) -> Tensor {
         let file: MappedFile
         do { file = try MappedFile(path: path) } catch { throw .unreadable(path: path, reason: error.reason) }
         return try file.withUnsafeBytes { (bytes) throws(NumPyError) -> Tensor in
-            try decode(bytes, path: path, maximumValues: maximumValues, noting: noting)
+            try decode(bytes, path: path, maximumBytes: maximumBytes, noting: noting)
         }
     }
 
     /// Decodes the bytes of a `.npy` file; `path` is only used in errors.
-    public static func decode(_ bytes: [UInt8], path: String, maximumValues: Int = defaultMaximumValues,
+    public static func decode(_ bytes: [UInt8], path: String, maximumBytes: Int = defaultMaximumBytes,
                               noting: (String) -> Void = { _ in }) throws(NumPyError) -> Tensor {
         let result = bytes.withUnsafeBytes { raw in
-            Result { () throws(NumPyError) -> Tensor in try decode(raw, path: path, maximumValues: maximumValues, noting: noting) }
+            Result { () throws(NumPyError) -> Tensor in try decode(raw, path: path, maximumBytes: maximumBytes, noting: noting) }
         }
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumValues: Int,
+    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumBytes: Int,
                                noting: (String) -> Void) throws(NumPyError) -> Tensor {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumPy(path: path) }
         let major = bytes[6]
@@ -82,6 +83,11 @@ public enum NumPyFile {
         guard bytes.count >= dataStart else {
             throw .truncated(path: path, expectedBytes: dataStart, actualBytes: bytes.count)
         }
+        // NumPy ends every header with a newline; one that does not has a wrong length field,
+        // and the data would be read from the wrong offset.
+        guard dataStart > headerStart, bytes[dataStart - 1] == 0x0A else {
+            throw .malformedHeader(path: path, reason: "the header does not end with a newline (its length field is wrong)")
+        }
         let header: NumPyHeader
         do {
             header = try NumPyHeader(parsing: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[headerStart..<dataStart]), as: UTF8.self))
@@ -100,7 +106,7 @@ public enum NumPyFile {
             let expected = overflow || count > (Int.max - dataStart) / width ? Int.max : dataStart + count * width
             throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
         }
-        guard count <= maximumValues else { throw .tooLarge(path: path, values: count, limit: maximumValues) }
+        guard count <= maximumBytes / 4 else { throw .tooLarge(path: path, bytes: count * 4, limit: maximumBytes) }
         let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + count * width)])
         let type = header.elementType
         var values = [Float](repeating: 0, count: count)

@@ -153,12 +153,13 @@ private struct LiteralScanner {
 
     /// `{ key: value, … }` with an optional trailing comma, keys as strings.
     mutating func dictionary() throws(NumPyHeader.Malformed) -> [(String, HeaderLiteral)] {
+        guard peek("{") else { throw NumPyHeader.Malformed(reason: "the header is not a dictionary (no '{' at its start)") }
         try expect("{", "'{'")
         var entries: [(String, HeaderLiteral)] = []
         while !peek("}") {
             let key = try string()
             try expect(":", "':'")
-            entries.append((key, try value()))
+            entries.append((key, try value(of: key)))
             if peek("}") { break }
             try expect(",", "',' or '}'")
         }
@@ -166,7 +167,8 @@ private struct LiteralScanner {
         return entries
     }
 
-    private mutating func value() throws(NumPyHeader.Malformed) -> HeaderLiteral {
+    /// The value of `key` (named in the message when it is not one of the literals).
+    private mutating func value(of key: String) throws(NumPyHeader.Malformed) -> HeaderLiteral {
         skipSpace()
         guard position < characters.count else { throw NumPyHeader.Malformed(reason: "the header ends inside the dictionary") }
         switch characters[position] {
@@ -177,7 +179,8 @@ private struct LiteralScanner {
                 position += word.count
                 return .boolean(flag)
             }
-            throw NumPyHeader.Malformed(reason: "unexpected value at character \(position + 1) (a string, True, False or a tuple)")
+            let shownKey = key.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value < 0x7F } ? key : "?"
+            throw NumPyHeader.Malformed(reason: "the value of '\(shownKey.prefix(40))' at character \(position + 1) is not a string, True, False or a tuple")
         }
     }
 

@@ -61,6 +61,9 @@ public enum VerificationError: Error, CustomStringConvertible {
     case outputsDiffer(classifier: Int, converted: Int)
     /// A random input of `size` would take more than the memory budget (`budget` bytes).
     case inputTooLarge(size: Size2D, channels: Int, budget: Int?)
+    /// At its own input size the classifier gives a map of `output`, not one cell of scores
+    /// (a network of convolutions only), so no crop has one answer to compare a cell with.
+    case classifierGivesAMap(output: ActivationShape)
 
     public var description: String {
         switch self {
@@ -73,6 +76,9 @@ public enum VerificationError: Error, CustomStringConvertible {
         case .outputsDiffer(let classifier, let converted):
             return "at the classifier's own size the classifier gives \(classifier) values and the FCN \(converted); "
                 + "verify compares classifiers that give one vector of scores"
+        case .classifierGivesAMap(let output):
+            return "at its own input size the classifier gives a map of \(output), not one vector of scores, so its cells have no "
+                + "single crop to be checked against; verify checks classifiers (fcn run and fcn heatmap run this network as it is)"
         case .inputTooLarge(let size, let channels, let budget):
             let limit = budget.map { "the memory budget of \($0 >> 20) MiB (--max-memory)" } ?? "what this machine can address"
             return "a random input of \(size)×\(channels) would take more than \(limit); choose a smaller --input"
@@ -103,6 +109,8 @@ public struct Verifier {
         self.classifier = classifier
         if options.globalPooling == .cam { throw VerificationError.classActivationMap }
         if let first = classifier.network.layers.first, case .resize = first.operation { throw VerificationError.resizing(layer: first.name) }
+        let output = try classifier.network.outputShape()
+        guard output.spatial == Size2D(square: 1) else { throw VerificationError.classifierGivesAMap(output: output) }
         if let converted {
             self.converted = converted
         } else {

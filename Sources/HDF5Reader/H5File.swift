@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import CHDF5
 import Foundation
 
@@ -18,17 +19,16 @@ public final class H5File {
     /// The corresponding C functions are `H5Fis_hdf5` and `H5Fopen`.
     public init(path: String) throws(HDF5Error) {
         self.path = path
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .missingFile(path: path)
-        }
-        if isDirectory.boolValue { throw .isDirectory(path: path) }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        switch InputFileProblem.of(path) {
+        case nil: break
+        case .missing?: throw .missingFile(path: path)
+        case .directory?: throw .isDirectory(path: path)
         // A FIFO, socket or device would block libhdf5's first read, or never end.
-        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw .notRegularFile(path: path) }
-        let size = attributes?[.size] as? Int ?? 0
+        case .notRegular?: throw .notRegularFile(path: path)
+        case .permissionDenied?: throw .permissionDenied(path: path)
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
         if size == 0 { throw .emptyFile(path: path) }
-        guard FileManager.default.isReadableFile(atPath: path) else { throw .permissionDenied(path: path) }
         id = try LibraryCalls.serialized { () throws(HDF5Error) -> hid_t in
             guard H5Fis_hdf5(path) > 0 else {
                 _ = LibraryCalls.takeErrorMessage()

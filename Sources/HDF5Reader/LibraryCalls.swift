@@ -23,12 +23,24 @@ package enum LibraryCalls {
         chdf5_silence_error_printing()
     }
 
-    /// The most specific message on libhdf5's error stack, which is cleared.
+    /// The most specific message on libhdf5's error stack, which is cleared, on one line.
     package static func takeErrorMessage() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         chdf5_take_error_message(&buffer)
-        let message = String(nulTerminated: buffer)
-        return message.isEmpty ? "libhdf5 gave no reason" : message
+        return oneLine(String(nulTerminated: buffer))
+    }
+
+    /// libhdf5's message without its dumps: a failed write reads "file write failed: time = …,
+    /// filename = …, file descriptor = 3, errno = 27, error message = 'File too large', buf = …";
+    /// that becomes "file write failed: File too large". Line breaks become spaces.
+    static func oneLine(_ message: String) -> String {
+        var text = message
+        if let colon = text.range(of: ": time = "), let quoted = text.range(of: "error message = '") {
+            let reason = text[quoted.upperBound...].prefix { $0 != "'" }
+            text = String(text[..<colon.lowerBound]) + ": " + reason
+        }
+        text = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        return text.isEmpty ? "libhdf5 gave no reason" : text
     }
 
     /// Returns `value` when libhdf5 reports success (non-negative), or throws the error

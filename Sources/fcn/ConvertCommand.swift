@@ -32,11 +32,7 @@ struct ConvertCommand: ParsableCommand {
     var labels: String?
 
     func run() throws {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: output, isDirectory: &isDirectory) {
-            guard !isDirectory.boolValue else { throw ConvertOutputError(path: output, reason: "is a folder; give a file name with -o") }
-            guard overwrite else { throw ConvertOutputError(path: output, reason: "exists; pass --overwrite to replace it") }
-        }
+        try OutputPathError.check(output, overwrite: overwrite)
         let model = try modelArguments.load()
         var converted = try Convolutionalizer.convert(model, options: conversion.options)
         let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model, recorded: model.source.classNames)
@@ -53,11 +49,4 @@ struct ConvertCommand: ParsableCommand {
             print("Note: the source is channels_first; the FCN is written channels_last, so it takes (H, W, C) inputs.")
         }
     }
-}
-
-/// Why `fcn convert` will not write to its `-o` path.
-struct ConvertOutputError: Error, CustomStringConvertible {
-    let path: String
-    let reason: String
-    var description: String { "\(path) \(reason)" }
 }

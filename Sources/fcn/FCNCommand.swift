@@ -1,4 +1,6 @@
 import ArgumentParser
+import FCNDiagnostics
+import Foundation
 import FCNKerasExport
 
 /// `fcn`: turns image classifiers into fully convolutional networks and runs them.
@@ -26,7 +28,16 @@ struct FCNCommand: ParsableCommand {
             let hint = editDistance(word, nearest) <= 2 ? " Did you mean '\(nearest)'?" : ""
             exit(withError: ValidationError("unknown subcommand '\(word)'.\(hint) Subcommands: \(names.dropLast().joined(separator: ", "))."))
         }
-        main(nil)
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            // Help and --version exit cleanly, as ArgumentParser prints them; every error message
+            // goes out with its control characters escaped, whatever a file put in it.
+            guard exitCode(for: error) != .success else { exit(withError: error) }
+            FileHandle.standardError.write(Data((QuotedName.printable(fullMessage(for: error)) + "\n").utf8))
+            Foundation.exit(exitCode(for: error).rawValue)
+        }
     }
 
     /// Levenshtein distance between two words.

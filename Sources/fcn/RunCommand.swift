@@ -23,15 +23,25 @@ struct RunCommand: ParsableCommand {
     @Argument(help: "The input tensor (.npy: float32 as is; float16/64, integers and bool converted, with a note on stderr).")
     var input: String
 
-    @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy).")
+    @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy; written to a temporary name, then renamed).")
     var output: String
+
+    @Flag(help: "Replace the output file if it exists (by default run refuses).")
+    var overwrite = false
 
     @OptionGroup var runtime: RuntimeArguments
 
     func run() throws {
+        try OutputPathError.check(output, overwrite: overwrite)
         let model = try modelArguments.load()
         let executor = try runtime.executor(for: model)
-        let result = try executor.run(try NumPyFile.read(path: input, noting: Note.print), noting: { Note.print("\(input): \($0)") })
+        let tensor: Tensor
+        do {
+            tensor = try NumPyFile.read(path: input, maximumBytes: runtime.memoryBudget, noting: Note.print)
+        } catch .tooLarge(let path, let bytes, let limit) {
+            throw RunInputTooLarge(path: path, bytes: bytes, limit: limit)
+        }
+        let result = try executor.run(tensor, noting: { Note.print("\(input): \($0)") })
         try NumPyFile.write(result, to: output)
     }
 }
@@ -66,3 +76,13 @@ struct RuntimeArguments: ParsableArguments {
 }
 
 extension InstructionSet: ExpressibleByArgument {}
+
+/// An input array larger than `--max-memory`, refused before it is read.
+struct RunInputTooLarge: Error, CustomStringConvertible {
+    let path: String
+    let bytes: Int
+    let limit: Int
+    var description: String {
+        "\(path): the array takes \(bytes >> 20) MiB as float32, more than --max-memory \(limit >> 20) MiB; raise --max-memory or give a smaller array"
+    }
+}

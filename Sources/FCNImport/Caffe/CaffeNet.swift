@@ -122,7 +122,7 @@ struct CaffeNet {
             switch parameters["pool"]?.string ?? "MAX" {
             case "MAX", "0": kind = .max
             case "AVE", "1": kind = .average
-            case let other: throw unsupported("pooling method \(other)")
+            case let other: throw unsupported("pooling method \(QuotedName.quoted(other))")
             }
             if parameters["global_pooling"]?.bool == true { return [layer(.globalPooling(kind))] }
             let padding = try edges(parameters, key: "pad", layer: name)
@@ -195,7 +195,7 @@ struct CaffeNet {
         guard let number = value?.int else {
             throw .unsupportedSetting(layer: layer, className: "Caffe layer", setting: "setting '\(key)' is missing or not a number")
         }
-        try KerasShapes.checkSize(number, what: "'\(key)' of layer '\(layer)'")
+        try KerasShapes.checkSize(number, what: "'\(key)' of layer \(QuotedName.quoted(layer))")
         return number
     }
 
@@ -219,7 +219,7 @@ struct CaffeNet {
         let rows = parameters["\(key)_h"]?.int ?? values.first ?? 0
         let columns = parameters["\(key)_w"]?.int ?? values.last ?? 0
         guard rows >= 0, columns >= 0, rows <= KerasShapes.maximumDimension, columns <= KerasShapes.maximumDimension else {
-            throw .absurdShape(what: "padding of layer '\(layer)'", value: "\(rows)×\(columns)", limit: "0 to \(KerasShapes.maximumDimension)")
+            throw .absurdShape(what: "padding of layer \(QuotedName.quoted(layer))", value: "\(rows)×\(columns)", limit: "0 to \(KerasShapes.maximumDimension)")
         }
         return EdgePadding(top: rows, bottom: rows, left: columns, right: columns)
     }
@@ -234,23 +234,25 @@ struct CaffeNet {
             let input = received[0]
             switch layer.operation {
             case .convolution(let convolution):
-                let blobs = try readBlobs(of: layer.name, from: root)
                 let expected = [convolution.filters, input.channels / convolution.groups, convolution.kernelSize.height, convolution.kernelSize.width]
+                let blobs = try readBlobs(of: layer.name, from: root,
+                                          counts: [expected.reduce(1, *)] + (convolution.useBias ? [convolution.filters] : []))
                 try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: convolution.useBias ? convolution.filters : nil)
                 result[layer.name] = .convolution(
                     kernel: WeightLayouts.hwioFromOIHW(blobs[0].values, shape: expected, flip: false),
                     bias: convolution.useBias ? Tensor(shape: [convolution.filters], values: blobs[1].values) : nil)
             case .dense(let dense):
-                let blobs = try readBlobs(of: layer.name, from: root)
                 let expected = [dense.units, input.elementCount]
+                let blobs = try readBlobs(of: layer.name, from: root,
+                                          counts: [dense.units * input.elementCount] + (dense.useBias ? [dense.units] : []))
                 try check(blobs, layer: layer, path: root.file.path, kernel: expected, bias: dense.useBias ? dense.units : nil)
                 result[layer.name] = .dense(
                     kernel: WeightLayouts.transposed(blobs[0].values, rows: dense.units, columns: input.elementCount),
                     bias: dense.useBias ? Tensor(shape: [dense.units], values: blobs[1].values) : nil)
             case .batchNormalization:
                 // Caffe keeps running sums: mean and variance are blobs 0 and 1 divided by blob 2.
-                let blobs = try readBlobs(of: layer.name, from: root)
                 let channels = input.channels
+                let blobs = try readBlobs(of: layer.name, from: root, counts: [channels, channels, 1])
                 guard blobs.count == 3, blobs[0].values.count == channels, blobs[1].values.count == channels, blobs[2].values.count == 1 else {
                     throw .missingWeights(layer: layer.name, path: root.file.path,
                                           reason: "BatchNorm needs 3 blobs (mean, variance: \(channels) each; scale factor: 1)")
@@ -261,8 +263,8 @@ struct CaffeNet {
                     gamma: vector(1), beta: vector(0), mean: Tensor(shape: [channels], values: blobs[0].values.map { $0 * factor }),
                     variance: Tensor(shape: [channels], values: blobs[1].values.map { $0 * factor }))
             case .channelAffine:
-                let blobs = try readBlobs(of: layer.name, from: root)
                 let channels = input.channels
+                let blobs = try readBlobs(of: layer.name, from: root, counts: [channels, channels])
                 guard (1...2).contains(blobs.count), blobs.allSatisfy({ $0.values.count == channels }) else {
                     throw .missingWeights(layer: layer.name, path: root.file.path, reason: "Scale needs 1 or 2 blobs of \(channels) values")
                 }
@@ -277,16 +279,25 @@ struct CaffeNet {
         return result
     }
 
-    private func readBlobs(of layer: String, from root: H5Group) throws(ImportError) -> [(values: [Float], shape: [Int])] {
+    /// The blobs `/data/<layer>/0`, `1`, …, read only after every one has been opened and its
+    /// declared number of values found equal to `counts[i]`, the number the architecture
+    /// implies; a blob of another size, or more blobs than `counts`, is refused unread.
+    private func readBlobs(of layer: String, from root: H5Group, counts: [Int]) throws(ImportError) -> [(values: [Float], shape: [Int])] {
         guard let group = try ImportError.readingHDF5({ () throws(HDF5Error) in try root.groupIfPresent("data/\(layer)") }) else {
-            throw .missingWeights(layer: layer, path: root.file.path, reason: "the snapshot has no group /data/\(layer)")
+            throw .missingWeights(layer: layer, path: root.file.path, reason: "the snapshot has no group /data/\(QuotedName.bare(layer))")
+        }
+        let indices = try ImportError.readingHDF5 { () throws(HDF5Error) in try group.memberNames().compactMap(Int.init).sorted() }
+        guard indices.count <= counts.count else {
+            throw .missingWeights(layer: layer, path: root.file.path,
+                                  reason: "the snapshot has \(indices.count) blobs, the architecture implies at most \(counts.count)")
+        }
+        let datasets = try ImportError.readingHDF5 { () throws(HDF5Error) in try indices.map { index throws(HDF5Error) in try group.dataset(String(index)) } }
+        for (index, dataset) in datasets.enumerated() where dataset.elementCount != counts[index] {
+            throw .missingWeights(layer: layer, path: root.file.path,
+                                  reason: "blob \(index) has shape \(dataset.shape), \(dataset.elementCount) values where the architecture implies \(counts[index])")
         }
         do {
-            let indices = try group.memberNames().compactMap(Int.init).sorted()
-            return try indices.map { index throws(HDF5Error) in
-                let dataset = try group.dataset(String(index))
-                return (try dataset.readFloats(), dataset.shape)
-            }
+            return try datasets.map { dataset throws(HDF5Error) in (try dataset.readFloats(), dataset.shape) }
         } catch {
             throw .hdf5(error)
         }

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 /// A reader for protobuf text format, as Caffe's `.prototxt` files use it.
 ///
 /// Messages become objects; a field that repeats becomes an array in file order; scalars
@@ -28,14 +29,14 @@ enum Prototxt {
                 return fields
             }
             guard !token.quoted, token.text.first.map({ $0.isLetter || $0 == "_" }) == true else {
-                throw SyntaxError(line: token.line, message: "expected a field name, found '\(token.text)'")
+                throw SyntaxError(line: token.line, message: "expected a field name, found \(QuotedName.quoted(token.text))")
             }
             guard var separator = try tokens.next() else {
-                throw SyntaxError(line: token.line, message: "field '\(token.text)' has no value")
+                throw SyntaxError(line: token.line, message: "field \(QuotedName.quoted(token.text)) has no value")
             }
             if separator.text == ":" && !separator.quoted {
                 guard let next = try tokens.next() else {
-                    throw SyntaxError(line: token.line, message: "field '\(token.text)' has no value")
+                    throw SyntaxError(line: token.line, message: "field \(QuotedName.quoted(token.text)) has no value")
                 }
                 separator = next
             }

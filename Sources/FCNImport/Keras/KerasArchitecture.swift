@@ -50,7 +50,9 @@ struct KerasArchitecture {
     /// Reads the JSON text of a Keras `model_config` or `to_json()` file at `path`.
     init(json text: String, path: String) throws(ImportError) {
         let value: ConfigValue
-        do { value = try ConfigValue.parseJSON(text) } catch {
+        do { value = try ConfigValue.parseJSON(text) } catch let error as ConfigValue.JSONDepthError {
+            throw .unreadableArchitecture(path: path, reason: error.description)
+        } catch {
             throw .unreadableArchitecture(path: path, reason: "not valid JSON")
         }
         try self.init(modelConfig: value, path: path)

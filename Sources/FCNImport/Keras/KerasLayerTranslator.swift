@@ -157,7 +157,7 @@ struct KerasLayerTranslator {
             try reader.requireDataFormat(dataFormat)
             let interpolation = config["interpolation"]?.string ?? "bilinear"
             guard let method = ResizeInterpolation(rawValue: interpolation) else {
-                throw reader.unsupported("interpolation '\(interpolation)' (bilinear and nearest are)")
+                throw reader.unsupported("interpolation \(QuotedName.quoted(interpolation)) (bilinear and nearest are)")
             }
             if config["pad_to_aspect_ratio"]?.bool == true { throw reader.unsupported("pad_to_aspect_ratio") }
             return one(.resize(Resize(size: Size2D(height: try reader.positive("height"), width: try reader.positive("width")),
@@ -231,7 +231,7 @@ private struct SettingReader {
         case "valid": return .valid
         case "same": return .same
         case "causal" where causalSpan != nil: return .explicit(EdgePadding(top: 0, bottom: 0, left: causalSpan!, right: 0))
-        default: throw unsupported("padding '\(mode)'")
+        default: throw unsupported("padding \(QuotedName.quoted(mode))")
         }
     }
 
@@ -314,7 +314,7 @@ private struct SettingReader {
         case let other:
             throw .unsupportedSetting(
                 layer: layer.name, className: layer.className,
-                setting: "activation '\(other)' is not supported; supported: linear, relu, relu6, leaky_relu, elu, selu, "
+                setting: "activation \(QuotedName.quoted(other)) is not supported; supported: linear, relu, relu6, leaky_relu, elu, selu, "
                     + "tanh, sigmoid, hard_sigmoid, hard_swish, gelu, softplus, softsign, swish, softmax")
         }
     }

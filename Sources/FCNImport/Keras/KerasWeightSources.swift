@@ -29,7 +29,7 @@ struct LayerGroupWeights: KerasWeightSource {
         let groupName = layer.containers.first ?? layer.name
         guard layerNames.contains(groupName) else {
             throw .missingWeights(layer: layer.name, path: root.file.path,
-                                  reason: "the file has no layer group '\(groupName)' (it has: \(layerNames.sorted().joined(separator: ", ")))")
+                                  reason: "the file has no layer group \(QuotedName.quoted(groupName)) (it has: \(layerNames.sorted().map { QuotedName.quoted($0) }.joined(separator: ", ")))")
         }
         do {
             let group = try root.group(groupName)
