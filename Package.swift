@@ -8,7 +8,7 @@ let package = Package(
         .library(
             name: "FCNKit",
             targets: ["FCNModel", "FCNImport", "FCNIsolation", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                      "FCNKerasExport", "FCNResults"]),
+                      "FCNKerasExport", "FCNResults", "FCNDensity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,12 +48,13 @@ let package = Package(
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
+        .target(name: "FCNDensity", dependencies: ["FCNModel", "FCNGeometry", "FCNRuntime"]),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
                 "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation",
+                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation", "FCNDensity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -70,6 +71,9 @@ let package = Package(
         .testTarget(
             name: "FCNImageTests",
             dependencies: ["FCNImage", "FCNImport", "FCNConvert", "FCNRuntime", "FCNGeometry", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNDensityTests",
+            dependencies: ["FCNDensity", "FCNConvert", "FCNGeometry", "FCNRuntime", "FCNVerification", "FCNImport", "_FCNTestSupport"]),
         .testTarget(name: "FCNResultsTests", dependencies: ["FCNResults", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(

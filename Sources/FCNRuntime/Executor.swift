@@ -83,12 +83,7 @@ public final class Executor {
     public func run(_ input: Tensor) throws(ExecutionError) -> Tensor {
         let layout = try TensorLayout(inputShape: input.shape, network: network)
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
-        let plan = try plan(for: network.inputShape(resizedTo: layout.size))
-        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
-            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
-            // pooling or resizing see the whole input at once.
-            throw .overBudget(needed: plan.workspaceBytes, budget: budget)
-        }
+        let plan = try checkedPlan(inputSize: layout.size)
         let output = plan.output
         var values: [Float] = []
         values.reserveCapacity(layout.batch * output.elementCount)
@@ -100,6 +95,63 @@ public final class Executor {
             }
         }
         return Tensor(shape: layout.outputShape(output, format: network.dataFormat, isSequence: network.isSequence), values: values)
+    }
+
+    /// Runs the network on one sample already in the runtime's HWC layout (a feature-map input),
+    /// and gives its output the same way: (height, width, channels), a vector as a 1×1 map.
+    public func run(_ image: MapImage) throws(ExecutionError) -> MapImage {
+        guard network.inputShape.isFeatureMap, image.channels == network.inputShape.channels, image.values.count == image.size.height * image.size.width * image.channels
+        else {
+            throw .inputShape(found: [image.size.height, image.size.width, image.channels],
+                              expected: "(H, W, \(network.inputShape.channels)) in HWC order")
+        }
+        if let index = image.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
+        let plan = try checkedPlan(inputSize: image.size)
+        let values = image.values.withUnsafeBufferPointer { runSample($0.baseAddress!, plan: plan, channelsFirst: false) }
+        return MapImage(size: plan.output.spatial, channels: plan.output.channels, values: values)
+    }
+
+    /// The samples of `input`, laid out as `run(_: Tensor)` takes it, as HWC maps, and whether
+    /// it has a batch axis.
+    public func samples(of input: Tensor) throws(ExecutionError) -> (maps: [MapImage], hasBatchAxis: Bool) {
+        let layout = try TensorLayout(inputShape: input.shape, network: network)
+        guard network.inputShape.isFeatureMap else { throw .inputShape(found: input.shape, expected: "a feature map") }
+        let channels = network.inputShape.channels
+        let count = layout.size.height * layout.size.width * channels
+        let maps = (0..<layout.batch).map { sample in
+            let values = Array(input.values[(sample * count)..<((sample + 1) * count)])
+            guard network.dataFormat == .channelsFirst else { return MapImage(size: layout.size, channels: channels, values: values) }
+            return MapImage(framework: Tensor(shape: [channels, layout.size.height, layout.size.width], values: values), format: .channelsFirst)
+        }
+        return (maps, layout.hasBatchAxis)
+    }
+
+    /// Outputs like those of `run(_: MapImage)`, all of one shape, as the one tensor `run(_: Tensor)`
+    /// gives for their inputs.
+    public func tensor(ofOutputs maps: [MapImage], hasBatchAxis: Bool) -> Tensor {
+        let first = maps[0]
+        let shape = ActivationShape.featureMap(height: first.size.height, width: first.size.width, channels: first.channels)
+        var dimensions = shape.dimensions(in: network.dataFormat)
+        if network.isSequence { dimensions.remove(at: network.dataFormat == .channelsLast ? 0 : 1) }
+        let values = maps.flatMap { $0.framework(network.dataFormat).values }
+        return Tensor(shape: hasBatchAxis ? [maps.count] + dimensions : dimensions, values: values)
+    }
+
+    /// The plan for an input of `size`, refused when it is over the memory budget and cannot be tiled.
+    private func checkedPlan(inputSize size: Size2D) throws(ExecutionError) -> ExecutionPlan {
+        let plan = try plan(for: network.inputShape(resizedTo: size))
+        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
+            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
+            // pooling or resizing see the whole input at once.
+            throw .overBudget(needed: plan.workspaceBytes, budget: budget)
+        }
+        return plan
+    }
+
+    /// Whether a run on an input of `size` is split into tiles to stay within `memoryBudget`.
+    public func runsInTiles(inputSize size: Size2D) throws(ExecutionError) -> Bool {
+        guard let budget = memoryBudget else { return false }
+        return try plan(for: network.inputShape(resizedTo: size)).workspaceBytes > budget
     }
 
     /// Runs one sample and returns its output in the model's data format.

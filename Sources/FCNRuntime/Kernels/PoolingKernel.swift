@@ -18,11 +18,14 @@ enum PoolingKernel {
         // The padded area's far edge: Caffe's average divides by the window clipped to it.
         let paddedHeight = inputSize.height + padding.bottom
         let paddedWidth = inputSize.width + padding.right
+        /// How many taps of a window starting at `start` lie before `limit`.
+        func before(_ limit: Int, start: Int, count: Int, dilation: Int) -> Int {
+            start < limit ? min(count, (limit - 1 - start) / dilation + 1) : 0
+        }
         /// The taps of a window starting at `start` that fall inside `0..<limit`.
         func taps(start: Int, count: Int, dilation: Int, limit: Int) -> Range<Int> {
             let first = start < 0 ? (-start + dilation - 1) / dilation : 0
-            let end = start < limit ? min(count, (limit - 1 - start) / dilation + 1) : 0
-            return first..<max(first, end)
+            return first..<max(first, before(limit, start: start, count: count, dilation: dilation))
         }
         var sums = [Float](repeating: 0, count: channels)
         for outputY in outputRows {
@@ -49,9 +52,10 @@ enum PoolingKernel {
                 if pooling.kind == .max {
                     for channel in 0..<channels { target[channel] = inside > 0 ? sums[channel] : 0 }
                 } else {
+                    // Caffe's divisor: the taps inside the padded area, from the window's start.
                     let divisor = pooling.averageCountsPadding
-                        ? taps(start: startY, count: poolHeight, dilation: dilationY, limit: paddedHeight).count
-                            * taps(start: startX, count: poolWidth, dilation: dilationX, limit: paddedWidth).count
+                        ? before(paddedHeight, start: startY, count: poolHeight, dilation: dilationY)
+                            * before(paddedWidth, start: startX, count: poolWidth, dilation: dilationX)
                         : inside
                     let scale = divisor > 0 ? 1 / Float(divisor) : 0
                     for channel in 0..<channels { target[channel] = sums[channel] * scale }
