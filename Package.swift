@@ -48,8 +48,8 @@ let package = Package(
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
-        .target(name: "FCNDensity", dependencies: ["FCNModel", "FCNGeometry", "FCNRuntime"]),
-        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNDensity", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime", "FCNDensity"]),
         .executableTarget(
             name: "fcn",
             dependencies: [

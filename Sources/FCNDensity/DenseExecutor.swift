@@ -1,3 +1,4 @@
+import FCNConvert
 import FCNGeometry
 import FCNModel
 import FCNRuntime
@@ -10,6 +11,17 @@ public enum DenseMethod: Hashable, Sendable {
     case rarefied(layers: [String])
     /// F_h · F_w runs of the network on shifted inputs, interlaced (the reference).
     case shiftAndStitch(runs: Int)
+}
+
+extension DenseMethod {
+    /// A few words for reports: "rarefied (pool5 stride reduced)".
+    public var summary: String {
+        switch self {
+        case .single: return "density 1: the plain run"
+        case .rarefied(let layers): return "one pass of the rarefied network (stride reduced in \(layers.joined(separator: ", ")))"
+        case .shiftAndStitch(let runs): return "shift-and-stitch (\(runs) runs)"
+        }
+    }
 }
 
 /// Runs a fully convolutional network at density F (see `DenseGrid` for the definition): by
@@ -46,6 +58,24 @@ public final class DenseExecutor {
         self.density = density
         self.threads = threads
         self.maxISA = maxISA
+    }
+
+    /// Converts `classifier` with `options` and prepares its FCN to run at `density`.
+    ///
+    /// - Throws: `DensityError.classActivationMap` for a CAM conversion of a classifier with global
+    ///   pooling at a density above 1 (the CAM drops the pooling, so it has no exact dense form);
+    ///   conversion errors; as `init(model:density:threads:maxISA:)`.
+    public convenience init(classifier: Model, options: ConversionOptions, density: Density, threads: Int? = nil,
+                            maxISA: InstructionSet? = nil) throws {
+        try Self.checkConversion(of: classifier.network, options: options, density: density)
+        try self.init(model: try Convolutionalizer.convert(classifier, options: options), density: density, threads: threads, maxISA: maxISA)
+    }
+
+    /// Refuses a density above 1 for a CAM conversion of a classifier with global pooling: the
+    /// CAM drops the pooling, so it has no exact dense form (`DensityError.classActivationMap`).
+    public static func checkConversion(of classifier: Network, options: ConversionOptions, density: Density) throws(DensityError) {
+        let pools = classifier.layers.contains { if case .globalPooling = $0.operation { true } else { false } }
+        if options.globalPooling == .cam, pools, !density.isSingle { throw .classActivationMap }
     }
 
     /// The dense grid on an input of `size`.

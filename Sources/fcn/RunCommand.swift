@@ -1,5 +1,7 @@
 import ArgumentParser
+import FCNDensity
 import FCNRuntime
+import FCNGeometry
 import FCNModel
 import FCNTensorIO
 
@@ -11,7 +13,9 @@ struct RunCommand: ParsableCommand {
         discussion: """
             A classifier on its own input size gives its class scores; a converted FCN on a larger \
             input gives the score grid. Inputs are float32 in the model's own layout: (H, W, C) or \
-            (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe.
+            (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe. \
+            With --density F the model must be a converted FCN (fcn convert); the output is its dense grid \
+            (docs/density.md).
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -23,11 +27,18 @@ struct RunCommand: ParsableCommand {
     var output: String
 
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     func run() throws {
         let model = try modelArguments.load()
-        let executor = try runtime.executor(for: model)
-        let result = try executor.run(try NumPyFile.read(path: input))
+        let tensor = try NumPyFile.read(path: input)
+        let result: Tensor
+        if let density = densityArguments.density {
+            let dense = try runtime.denseExecutor(for: model, density: density)
+            result = try dense.run(tensor)
+        } else {
+            result = try runtime.executor(for: model).run(tensor)
+        }
         try NumPyFile.write(result, to: output)
     }
 }
@@ -52,6 +63,13 @@ struct RuntimeArguments: ParsableArguments {
 
     /// The memory budget in bytes.
     var memoryBudget: Int { maxMemory << 20 }
+
+    /// A dense executor for `model`, a converted FCN, with these settings.
+    func denseExecutor(for model: Model, density: Density) throws -> DenseExecutor {
+        let executor = try DenseExecutor(model: model, density: density, threads: threads, maxISA: maxIsa)
+        executor.memoryBudget = memoryBudget
+        return executor
+    }
 
     /// An executor for `model` with these settings.
     func executor(for model: Model) throws -> Executor {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FCNConvert
+import FCNDensity
 import FCNImport
 import FCNModel
 import FCNVerification
@@ -15,12 +16,16 @@ struct VerifyCommand: ParsableCommand {
             (b) On a larger input, each sampled cell (corners included) must equal the classifier run on \
             the crop behind it. Where a layer pads, the FCN sees real image around a crop where the \
             classifier saw zeros, so there (b) compares against a plain, independent evaluation of the \
-            FCN and prints the classifier difference as information. Inputs are seeded random values in [0, 1).
+            FCN and prints the classifier difference as information. (c) With --density F, the dense grid \
+            (one pass of the rarefied network): for a net that never pads, sampled dense cells against the classifier \
+            on the crop at (row, column)·jump/F; for one that pads, every cell that sees no padding against \
+            shift-and-stitch (docs/density.md). Inputs are seeded random values in [0, 1).
             """)
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     @Option(help: "The larger input size for check (b) (default: twice the classifier's size plus 3).")
     var input: Size2D?
@@ -60,7 +65,22 @@ struct VerifyCommand: ParsableCommand {
         } else {
             print("    the network never pads: FCN cell vs classifier on the crop behind it: \(describe(report.sampledCells))")
         }
-        guard report.passed else {
+        var passed = report.passed
+        if let density = densityArguments.density {
+            let dense = try verifier.verifyDensity(density, largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
+            let grid = dense.grid
+            print("(c) density \(density) at \(dense.inputSize): dense grid \(grid.size), stride \(grid.stride) px, "
+                  + "first cell centred at (\(grid.vertical.start), \(grid.horizontal.start)) px; \(dense.method.summary)")
+            if dense.neverPads {
+                print("    the network never pads: \(dense.cells.count) sampled dense cells vs the classifier on the crop at cell·\(grid.stride): "
+                      + describe(dense.agreement))
+            } else {
+                print("    the network pads: the \(dense.cells.count) of \(grid.size.height * grid.size.width) cells that see no padding "
+                      + "vs shift-and-stitch: " + describe(dense.agreement))
+            }
+            passed = passed && dense.passed
+        }
+        guard passed else {
             throw VerificationFailure(tolerance: tolerance)
         }
         print("Verified: the fully convolutional form equals the classifier within \(format(tolerance)).")
