@@ -42,6 +42,14 @@ public final class DenseExecutor {
             rarefied?.executor.memoryBudget = memoryBudget
         }
     }
+    /// When true, rarefied runs add each layer's wall time to `layerMilliseconds` (see `Executor.isProfiling`).
+    public var isProfiling = false {
+        didSet { rarefied?.executor.isProfiling = isProfiling }
+    }
+    /// The rarefied network's time per layer while `isProfiling`, in its layer order.
+    public var layerMilliseconds: [Double] { rarefied?.executor.layerMilliseconds ?? [] }
+    /// The kernel of each layer of the rarefied network (see `Executor.layerPaths`).
+    public var layerPaths: [String] { rarefied?.executor.layerPaths ?? [] }
     /// How the last map was computed.
     public private(set) var lastMethod: DenseMethod?
     private var base: Executor?
@@ -86,6 +94,11 @@ public final class DenseExecutor {
 
     /// The rarefied network for an input of `size` (made on first use of that size).
     public func rarefiedNetwork(inputSize size: Size2D) throws -> RarefiedNetwork { try rarefiedExecutor(inputSize: size).network }
+
+    /// Floating-point operations of each layer of the rarefied network on an input of `size`.
+    public func layerFlops(inputSize size: Size2D) throws -> [Double] {
+        try rarefiedExecutor(inputSize: size).executor.layerFlops(inputSize: size)
+    }
 
     /// Whether the rarefied run on an input of `size` is split into tiles to stay within the budget.
     public func runsInTiles(inputSize size: Size2D) throws -> Bool {
@@ -167,6 +180,7 @@ public final class DenseExecutor {
         let executor = try Executor(model: Model(network: network.network, weights: model.weights, source: model.source),
                                     threads: threads, maxISA: maxISA)
         executor.memoryBudget = memoryBudget
+        executor.isProfiling = isProfiling
         rarefied = (network, executor)
         return (network, executor)
     }

@@ -89,33 +89,40 @@ struct BenchCommand: ParsableCommand {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
             },
-            layers: layerProfile?.layers, density: denseResult)
+            layers: layerProfile?.layers, density: denseResult?.0)
         if json {
             print(try JSONOutput.text(result))
         } else {
             print(result.text)
             if let layerProfile { print(layerProfile.text) }
+            if let denseProfile = denseResult?.1 { print("\nThe rarefied network:" + denseProfile.text) }
         }
     }
 
     /// Times the dense grid at `density`: the rarefied network (median of --runs after a warm-up)
     /// and shift-and-stitch (its F_h·F_w shifted runs, once after a warm-up), each with its own executor.
-    private func timeDensity(_ density: Density, model: Model, image: MapImage, singleMs: Double) throws -> BenchResult.Dense {
+    private func timeDensity(_ density: Density, model: Model, image: MapImage, singleMs: Double) throws -> (BenchResult.Dense, LayerProfile?) {
         var dense: DenseExecutor? = try runtime.denseExecutor(for: model, density: density)
         let map = try dense!.run(image)
         guard case .rarefied(let layers)? = dense!.lastMethod else { throw ValidationError("--density 1 has nothing to compare") }
+        dense!.isProfiling = profile
         var times: [Double] = []
         for _ in 0..<runs { times.append(try Stopwatch.milliseconds { _ = try dense!.run(image) }) }
         let median = times.sorted()[times.count / 2]
+        let rarefied = try dense!.rarefiedNetwork(inputSize: input).network
+        let layerProfile = profile
+            ? LayerProfile(network: rarefied, paths: dense!.layerPaths, milliseconds: dense!.layerMilliseconds.map { $0 / Double(runs) },
+                           flops: try dense!.layerFlops(inputSize: input))
+            : nil
         dense = nil
         let stitching = try runtime.denseExecutor(for: model, density: density)
         _ = try stitching.runShiftAndStitch(image)
         let stitchedMs = try Stopwatch.milliseconds { _ = try stitching.runShiftAndStitch(image) }
-        return BenchResult.Dense(
+        return (BenchResult.Dense(
             density: [density.rows, density.columns], grid: [map.size.height, map.size.width], rarefiedLayers: layers,
             medianMs: median, minMs: times.min() ?? median, timesSingle: median / singleMs,
             shiftAndStitchMs: stitchedMs, timesShiftAndStitch: median / stitchedMs,
-            separateRunsEstimateMs: singleMs * Double(density.rows * density.columns))
+            separateRunsEstimateMs: singleMs * Double(density.rows * density.columns), layers: layerProfile?.layers), layerProfile)
     }
 
     /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
@@ -167,6 +174,8 @@ struct BenchResult: Encodable {
         let timesShiftAndStitch: Double
         /// F_h·F_w times the plain run's median: what separate runs would take at best.
         let separateRunsEstimateMs: Double
+        /// With --profile: the rarefied network's layers, kernels and mean times.
+        let layers: [LayerProfile.Layer]?
     }
 
     let model: String
