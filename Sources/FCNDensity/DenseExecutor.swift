@@ -158,10 +158,9 @@ public final class DenseExecutor {
     /// `run(_: MapImage)` on every sample of `input` (laid out as `Executor.run(_: Tensor)` takes
     /// it), the result laid out as that gives its output.
     public func run(_ input: Tensor) throws -> Tensor {
-        let executor = try baseExecutor()
-        let (samples, hasBatchAxis) = try executor.samples(of: input)
+        let (samples, hasBatchAxis) = try MapImage.samples(of: input, for: model.network)
         let outputs = try samples.map { try run($0) }
-        return executor.tensor(ofOutputs: outputs, hasBatchAxis: hasBatchAxis)
+        return MapImage.tensor(ofOutputs: outputs, for: model.network, hasBatchAxis: hasBatchAxis)
     }
 
     /// The executor of the network itself (density 1 and the shifted runs).
