@@ -70,7 +70,7 @@ public enum DensityError: Error, Hashable, Sendable, CustomStringConvertible {
         case .shiftedRunMoves(let axis, let removed, let start, let expected):
             return "shift-and-stitch gives no regular grid at this size: with \(removed) px removed along the \(axis), the first cell "
                 + "sits at \(start) px instead of \(expected) px (a strided layer with 'same' padding pads that input differently, "
-                + "which moves its cells); the rarefied result (without --reference) still has the regular grid"
+                + "which moves its cells); the rarefied grid (fcn run, heatmap) is still regular"
         }
     }
 }
