@@ -8,7 +8,7 @@ let package = Package(
         .library(
             name: "FCNKit",
             targets: ["FCNModel", "FCNImport", "FCNIsolation", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                      "FCNKerasExport", "FCNResults"]),
+                      "FCNKerasExport", "FCNResults", "FCNDensity"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -48,12 +48,13 @@ let package = Package(
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNDiagnostics", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
-        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNDensity", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime", "FCNDensity"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
                 "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation",
+                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation", "FCNDensity",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -75,6 +76,9 @@ let package = Package(
         .testTarget(
             name: "FCNImageTests",
             dependencies: ["FCNImage", "FCNImport", "FCNConvert", "FCNRuntime", "FCNGeometry", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNDensityTests",
+            dependencies: ["FCNDensity", "FCNConvert", "FCNGeometry", "FCNRuntime", "FCNVerification", "FCNImport", "_FCNTestSupport"]),
         .testTarget(name: "FCNResultsTests", dependencies: ["FCNResults", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(

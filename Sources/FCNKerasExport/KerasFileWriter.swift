@@ -225,6 +225,7 @@ struct KerasLayerPlan {
             finish(name)
             isNonNegative = Self.isNonNegative(convolution.activation)
         case .pooling(let pooling):
+            guard pooling.dilation == Size2D(square: 1) else { throw unsupported("Keras has no dilated pooling") }
             var padding = "valid"
             var edges = EdgePadding(uniform: 0)
             switch pooling.padding {

@@ -209,6 +209,9 @@ public struct Pooling: Hashable, Sendable, Codable {
     public var kind: PoolingKind
     public var poolSize: Size2D
     public var strides: Size2D
+    /// The spacing between the cells a window reads (1: adjacent). No file format stores a
+    /// dilated pooling; filter rarefaction (`fcn … --density`) makes them.
+    public var dilation: Size2D
     public var padding: PaddingMode
     public var rounding: OutputRounding
     /// For average pooling: whether explicit padding cells count in the divisor (Caffe: yes,
@@ -216,12 +219,13 @@ public struct Pooling: Hashable, Sendable, Codable {
     public var averageCountsPadding: Bool
 
     public init(
-        kind: PoolingKind, poolSize: Size2D, strides: Size2D, padding: PaddingMode = .valid,
+        kind: PoolingKind, poolSize: Size2D, strides: Size2D, dilation: Size2D = Size2D(square: 1), padding: PaddingMode = .valid,
         rounding: OutputRounding = .floor, averageCountsPadding: Bool = false
     ) {
         self.kind = kind
         self.poolSize = poolSize
         self.strides = strides
+        self.dilation = dilation
         self.padding = padding
         self.rounding = rounding
         self.averageCountsPadding = averageCountsPadding
@@ -229,8 +233,8 @@ public struct Pooling: Hashable, Sendable, Codable {
 
     /// The window arithmetic along each axis.
     public var windows: (vertical: AxisWindow, horizontal: AxisWindow) {
-        (AxisWindow(kernel: poolSize.height, stride: strides.height, rounding: rounding),
-         AxisWindow(kernel: poolSize.width, stride: strides.width, rounding: rounding))
+        (AxisWindow(kernel: poolSize.height, stride: strides.height, dilation: dilation.height, rounding: rounding),
+         AxisWindow(kernel: poolSize.width, stride: strides.width, dilation: dilation.width, rounding: rounding))
     }
 }
 

@@ -88,12 +88,7 @@ public final class Executor {
             noting("the input's shape (\(input.shape.map(String.init).joined(separator: ", "))) is read as one channel")
         }
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
-        let plan = try plan(for: network.inputShape(resizedTo: layout.size))
-        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
-            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
-            // pooling or resizing see the whole input at once.
-            throw .overBudget(needed: plan.workspaceBytes, budget: budget)
-        }
+        let plan = try checkedPlan(inputSize: layout.size)
         let output = plan.output
         var values: [Float] = []
         values.reserveCapacity(layout.batch * output.elementCount)
@@ -105,6 +100,37 @@ public final class Executor {
             }
         }
         return Tensor(shape: layout.outputShape(output, format: network.dataFormat, isSequence: network.isSequence), values: values)
+    }
+
+    /// Runs the network on one sample already in the runtime's HWC layout (a feature-map input),
+    /// and gives its output the same way: (height, width, channels), a vector as a 1×1 map.
+    public func run(_ image: MapImage) throws(ExecutionError) -> MapImage {
+        guard network.inputShape.isFeatureMap, image.channels == network.inputShape.channels, image.values.count == image.size.height * image.size.width * image.channels
+        else {
+            throw .inputShape(found: [image.size.height, image.size.width, image.channels],
+                              expected: "(H, W, \(network.inputShape.channels)) in HWC order")
+        }
+        if let index = image.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
+        let plan = try checkedPlan(inputSize: image.size)
+        let values = image.values.withUnsafeBufferPointer { runSample($0.baseAddress!, plan: plan, channelsFirst: false) }
+        return MapImage(size: plan.output.spatial, channels: plan.output.channels, values: values)
+    }
+
+    /// The plan for an input of `size`, refused when it is over the memory budget and cannot be tiled.
+    private func checkedPlan(inputSize size: Size2D) throws(ExecutionError) -> ExecutionPlan {
+        let plan = try plan(for: network.inputShape(resizedTo: size))
+        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
+            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
+            // pooling or resizing see the whole input at once.
+            throw .overBudget(needed: plan.workspaceBytes, budget: budget)
+        }
+        return plan
+    }
+
+    /// Whether a run on an input of `size` is split into tiles to stay within `memoryBudget`.
+    public func runsInTiles(inputSize size: Size2D) throws(ExecutionError) -> Bool {
+        guard let budget = memoryBudget else { return false }
+        return try plan(for: network.inputShape(resizedTo: size)).workspaceBytes > budget
     }
 
     /// Runs one sample and returns its output in the model's data format.
@@ -163,7 +189,8 @@ public final class Executor {
                 return target
             }
             let output = workspace.buffers[plan.outputBuffers[index]]
-            execute(layer, step: step, of: plan, inputs: inputs, output: output, workspace: workspace)
+            execute(layer, step: step, inputs: inputs, output: output,
+                    scratch: KernelScratch(base: workspace.scratch, count: plan.scratchCount, perWorker: plan.scratchPerWorker, workers: plan.workers))
             holders.append(output)
             if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         }
@@ -195,8 +222,8 @@ public final class Executor {
 
     /// Runs one layer from `inputs` into `output`, which may be the first input's buffer for
     /// layers that work in place.
-    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, of plan: ExecutionPlan, inputs: [UnsafeMutablePointer<Float>],
-                         output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, inputs: [UnsafeMutablePointer<Float>],
+                         output: UnsafeMutablePointer<Float>, scratch: KernelScratch) {
         let input = inputs[0]
         let inputSize = step.input.mapSize
         let outputSize = step.output.mapSize
@@ -209,42 +236,42 @@ public final class Executor {
         case .convolution(let convolution, let weights, let bias):
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                   output: output, outputSize: outputSize, padding: step.padding,
-                                  scratch: workspace.scratch, scratchPerWorker: plan.scratchPerWorker, workers: plan.workers)
+                                  scratch: scratch.base, scratchPerWorker: scratch.perWorker, workers: scratch.workers)
         case .direct(let convolution, let filters, let bias):
             DirectConvolutionKernel.run(convolution, filters: filters, bias: bias, input: input, inputSize: inputSize,
-                                        output: output, outputSize: outputSize, padding: step.padding, workers: plan.workers)
+                                        output: output, outputSize: outputSize, padding: step.padding, workers: scratch.workers)
         case .winograd(let convolution, let weights, let bias):
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,
-                               scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+                               scratch: scratch.base, scratchCount: scratch.count, workers: scratch.workers)
         case .grouped(let convolution, let weights, let bias):
             GroupedConvolutionKernel.run(weights: weights, bias: bias, groups: convolution.groups, kernelSize: convolution.kernelSize,
                                          strides: convolution.strides, dilation: convolution.dilation, activation: convolution.activation,
                                          input: input, inputSize: inputSize, output: output, outputSize: outputSize,
-                                         padding: step.padding, workers: plan.workers)
+                                         padding: step.padding, workers: scratch.workers)
         case .packedConvolution(let convolution, let weights, let bias):
             PackedGemmKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                  output: output, outputSize: outputSize, padding: step.padding,
-                                 scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+                                 scratch: scratch.base, scratchCount: scratch.count, workers: scratch.workers)
         case .dense(let dense, let weights, let bias):
             let positions = outputSize.height * outputSize.width
             weights.withUnsafeBufferPointer { weights in
                 if positions == 1 {
                     ConvolutionKernel.multiplyOneRow(depth: inputSize.count, filters: dense.units, patches: input,
-                                                     weights: weights.baseAddress!, output: output, workers: plan.workers)
+                                                     weights: weights.baseAddress!, output: output, workers: scratch.workers)
                 } else {
                     ConvolutionKernel.multiplyShared(rows: positions, depth: inputSize.channels, filters: dense.units, patches: input,
-                                                     weights: weights.baseAddress!, output: output, workers: plan.workers)
+                                                     weights: weights.baseAddress!, output: output, workers: scratch.workers)
                 }
             }
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: positions, channels: dense.units)
         case .packedDense(let dense, let weights, let bias):
             let positions = outputSize.height * outputSize.width
-            PackedGemmKernel.multiply(rows: positions, a: input, aStride: weights.depth, weights: weights, output: output, workers: plan.workers)
+            PackedGemmKernel.multiply(rows: positions, a: input, aStride: weights.depth, weights: weights, output: output, workers: scratch.workers)
             Epilogue.apply(bias: bias, activation: dense.activation, to: output, positions: positions, channels: dense.units)
         case .pooling(let pooling):
             PoolingKernel.pool(pooling, input: input, inputSize: inputSize, output: output, outputSize: outputSize,
-                               padding: step.padding, workers: plan.workers)
+                               padding: step.padding, workers: scratch.workers)
         case .zeroPadding:
             PoolingKernel.zeroPad(step.padding, input: input, inputSize: inputSize, output: output, outputSize: outputSize)
         case .flatten(let order):
@@ -257,32 +284,49 @@ public final class Executor {
             PoolingKernel.global(kind, input: input, inputSize: inputSize, output: output)
         case .activation(let activation):
             Epilogue.apply(bias: nil, activation: activation, to: inPlace(), positions: inputSize.height * inputSize.width,
-                           channels: step.input.channels, workers: plan.workers)
+                           channels: step.input.channels, workers: scratch.workers)
         case .affine(let scale, let shift):
             NormalizationKernel.affine(input: input, output: output, positions: inputSize.height * inputSize.width,
-                                       channels: inputSize.channels, scale: scale, shift: shift, workers: plan.workers)
+                                       channels: inputSize.channels, scale: scale, shift: shift, workers: scratch.workers)
         case .layerNormalization(let gamma, let beta, let epsilon):
             NormalizationKernel.layerNormalization(input: input, output: output, positions: inputSize.height * inputSize.width,
                                                    channels: inputSize.channels, gamma: gamma, beta: beta, epsilon: epsilon,
-                                                   workers: plan.workers)
+                                                   workers: scratch.workers)
         case .parametricReLU(let slopes):
             ExtendedActivation.prelu(inPlace(), positions: inputSize.height * inputSize.width, channels: inputSize.channels,
-                                     alpha: slopes, workers: plan.workers)
+                                     alpha: slopes, workers: scratch.workers)
         case .localResponseNormalization(let normalization):
             NormalizationKernel.localResponseNormalization(input: input, output: output, positions: inputSize.height * inputSize.width,
                                                            channels: inputSize.channels, size: normalization.size, alpha: normalization.alpha,
-                                                           beta: normalization.beta, k: normalization.k, workers: plan.workers)
+                                                           beta: normalization.beta, k: normalization.k, workers: scratch.workers)
         case .resize(let resize):
             ResizeKernel.resize(resize.interpolation, cropToAspectRatio: resize.cropToAspectRatio, input: input, inputSize: inputSize,
-                                output: output, outputSize: outputSize, workers: plan.workers)
+                                output: output, outputSize: outputSize, workers: scratch.workers)
         case .merge(let kind):
             MergeKernel.merge(kind, inputs: inputs.map { UnsafePointer($0) }, inputSizes: step.inputs.map(\.mapSize), output: output,
-                              outputSize: outputSize, workers: plan.workers)
+                              outputSize: outputSize, workers: scratch.workers)
         case .concatenate:
             MergeKernel.concatenate(inputs: inputs.map { UnsafePointer($0) }, inputSizes: step.inputs.map(\.mapSize), output: output,
-                                    outputSize: outputSize, workers: plan.workers)
+                                    outputSize: outputSize, workers: scratch.workers)
         case .identity:
             _ = inPlace()
+        case .phased(let convolution, let weights, let bias, let inner):
+            let phases = PhasedConvolution(dilation: convolution.dilation, kernel: convolution.kernelSize, input: inputSize,
+                                           output: outputSize, padding: step.padding)
+            guard let phases else {
+                // A phase that would read padding only: the general path takes the dilation itself.
+                execute(.convolution(convolution, weights: weights, bias: bias), step: step, inputs: inputs, output: output, scratch: scratch)
+                return
+            }
+            let gathered = scratch.base
+            let computed = gathered + phases.inputFloats
+            let innerScratch = KernelScratch(base: computed + phases.outputFloats, count: scratch.count - phases.inputFloats - phases.outputFloats,
+                                             perWorker: scratch.perWorker, workers: scratch.workers)
+            for phase in phases.phases {
+                phases.gather(phase, from: input, into: gathered)
+                execute(inner, step: phases.step(of: phase), inputs: [gathered], output: computed, scratch: innerScratch)
+                phases.scatter(phase, from: computed, into: output)
+            }
         }
     }
 
@@ -307,6 +351,16 @@ public final class Executor {
         plan = made
         return made
     }
+}
+
+/// The scratch a kernel may use, and the threads it shares its work among.
+struct KernelScratch {
+    let base: UnsafeMutablePointer<Float>
+    /// Floats from `base`.
+    let count: Int
+    /// Each worker's share for per-worker patch bands (`ExecutionPlan.scratchPerWorker`).
+    let perWorker: Int
+    let workers: Int
 }
 
 /// The buffers of one plan: one per value the plan keeps alive at once, a crop area and scratch

@@ -77,3 +77,31 @@ public struct MapImage: Sendable {
         return Tensor(shape: [1, size.height, size.width], values: tensor.values)
     }
 }
+
+extension MapImage {
+    /// The samples of `input`, laid out as `Executor.run(_: Tensor)` takes it for `network`, as HWC
+    /// maps, and whether it has a batch axis.
+    public static func samples(of input: Tensor, for network: Network) throws(ExecutionError) -> (maps: [MapImage], hasBatchAxis: Bool) {
+        let layout = try TensorLayout(inputShape: input.shape, network: network)
+        guard network.inputShape.isFeatureMap else { throw .inputShape(found: input.shape, expected: "a feature map") }
+        let channels = network.inputShape.channels
+        let count = layout.size.height * layout.size.width * channels
+        let maps = (0..<layout.batch).map { sample in
+            let values = Array(input.values[(sample * count)..<((sample + 1) * count)])
+            guard network.dataFormat == .channelsFirst else { return MapImage(size: layout.size, channels: channels, values: values) }
+            return MapImage(framework: Tensor(shape: [channels, layout.size.height, layout.size.width], values: values), format: .channelsFirst)
+        }
+        return (maps, layout.hasBatchAxis)
+    }
+
+    /// Outputs like those of `Executor.run(_: MapImage)`, all of one shape, as the one tensor
+    /// `Executor.run(_: Tensor)` gives for their inputs to `network`.
+    public static func tensor(ofOutputs maps: [MapImage], for network: Network, hasBatchAxis: Bool) -> Tensor {
+        let first = maps[0]
+        let shape = ActivationShape.featureMap(height: first.size.height, width: first.size.width, channels: first.channels)
+        var dimensions = shape.dimensions(in: network.dataFormat)
+        if network.isSequence { dimensions.remove(at: network.dataFormat == .channelsLast ? 0 : 1) }
+        let values = maps.flatMap { $0.framework(network.dataFormat).values }
+        return Tensor(shape: hasBatchAxis ? [maps.count] + dimensions : dimensions, values: values)
+    }
+}

@@ -11,6 +11,9 @@ enum PreparedLayer {
     /// A convolution of several channel groups (depthwise when each group is one channel);
     /// weights: (kh, kw, in / groups, out) row-major.
     case grouped(Convolution, weights: [Float], bias: [Float]?)
+    /// A dilated stride-1 convolution run phase by phase (`PhasedConvolution`) by `inner`, the
+    /// undilated layer on a fast path; weights as in `.convolution`, for inputs too small for phases.
+    indirect case phased(Convolution, weights: [Float], bias: [Float]?, inner: PreparedLayer)
     /// A convolution with large weights (a dense layer made convolutional), packed for the packed GEMM.
     case packedConvolution(Convolution, weights: PackedGemmKernel.PackedWeights, bias: [Float]?)
     /// weights: (inputs, units) row-major; on a feature map, applied at every position.
@@ -57,6 +60,18 @@ enum PreparedLayer {
             let depth = kernel.shape[0] * kernel.shape[1] * inputChannels
             if convolution.groups > 1 {
                 self = .grouped(convolution, weights: values, bias: try finite(bias, "bias"))
+            } else if fastConvolutions, convolution.dilation != Size2D(square: 1), convolution.strides == Size2D(square: 1) {
+                // Phase by phase, the dilated layer runs on the undilated layer's fast kernel, if it has one.
+                var undilated = layer
+                undilated.operation = .convolution(Convolution(
+                    filters: convolution.filters, kernelSize: convolution.kernelSize, padding: convolution.padding,
+                    useBias: convolution.useBias, activation: convolution.activation))
+                let inner = try PreparedLayer(undilated, weights: weights, input: input, fastConvolutions: true, platform: platform)
+                if case .convolution = inner {
+                    self = .convolution(convolution, weights: values, bias: try finite(bias, "bias"))
+                } else {
+                    self = .phased(convolution, weights: values, bias: try finite(bias, "bias"), inner: inner)
+                }
             } else if fastConvolutions, WinogradKernel.applies(to: convolution, inputChannels: inputChannels) {
                 self = .winograd(convolution, weights: WinogradKernel.transform(kernel: values, size: convolution.kernelSize.height,
                                                                                 inputChannels: inputChannels, filters: convolution.filters,
@@ -153,6 +168,15 @@ enum PreparedLayer {
         case .winograd(_, let weights, _):
             return (WinogradKernel.scratchNeeded(outputSize: output, block: weights.outputBlock, inputChannels: weights.inputChannels,
                                                  filters: weights.filters, workers: workers, budget: ExecutionPlan.patchBudget), 0)
+        case .phased(let convolution, let weights, let bias, let inner):
+            let general = PreparedLayer.convolution(convolution, weights: weights, bias: bias).scratchNeeded(for: step, workers: workers)
+            guard let phases = PhasedConvolution(dilation: convolution.dilation, kernel: convolution.kernelSize, input: step.input.mapSize,
+                                                 output: step.output.mapSize, padding: step.padding),
+                  let first = phases.phases.first
+            else { return general }
+            let need = inner.scratchNeeded(for: phases.step(of: first), workers: workers)
+            let innerShare = need.shared + need.perWorker.rounded(upToMultipleOf: ExecutionPlan.cacheLineFloats) * workers
+            return (phases.inputFloats + phases.outputFloats + innerShare, general.perWorker)
         case .packedConvolution(let convolution, let weights, _):
             return (PackedGemmKernel.scratchNeeded(convolution, depth: weights.depth, outputSize: output, padding: step.padding,
                                                    budget: ExecutionPlan.patchBudget), 0)
@@ -174,6 +198,7 @@ enum PreparedLayer {
                 + (weights.isPacked ? "gemm-packed" : "openblas")
         case .packedConvolution(_, let weights, _), .packedDense(_, let weights, _): "gemm-packed \(weights.platform.instructionSet)"
         case .grouped(let convolution, _, _): "grouped (\(convolution.groups) groups)"
+        case .phased(let convolution, _, _, let inner): "phased \(convolution.dilation) \(inner.path)"
         case .dense: "gemv openblas"
         case .pooling, .globalPooling: "pooling"
         case .zeroPadding: "copy"

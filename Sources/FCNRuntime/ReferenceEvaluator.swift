@@ -121,18 +121,18 @@ public struct ReferenceEvaluator {
                     let startX = x * pooling.strides.width - step.padding.left
                     for channel in 0..<input.channels {
                         var values: [Float] = []
-                        for sourceY in startY..<(startY + pooling.poolSize.height) {
-                            for sourceX in startX..<(startX + pooling.poolSize.width) where inside(sourceY, sourceX) {
-                                values.append(input.value(sourceY, sourceX, channel))
+                        var padded = 0  // window cells inside the padded area
+                        for ky in 0..<pooling.poolSize.height {
+                            for kx in 0..<pooling.poolSize.width {
+                                let (sourceY, sourceX) = (startY + ky * pooling.dilation.height, startX + kx * pooling.dilation.width)
+                                if sourceY < inputHeight + step.padding.bottom, sourceX < inputWidth + step.padding.right { padded += 1 }
+                                if inside(sourceY, sourceX) { values.append(input.value(sourceY, sourceX, channel)) }
                             }
                         }
                         if pooling.kind == .max {
                             output.values.append(values.max() ?? 0)
                         } else {
-                            let divisor = pooling.averageCountsPadding
-                                ? (min(startY + pooling.poolSize.height, inputHeight + step.padding.bottom) - startY)
-                                    * (min(startX + pooling.poolSize.width, inputWidth + step.padding.right) - startX)
-                                : values.count
+                            let divisor = pooling.averageCountsPadding ? padded : values.count
                             output.values.append(values.reduce(0, +) / Float(max(divisor, 1)))
                         }
                     }

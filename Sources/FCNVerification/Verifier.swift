@@ -1,5 +1,6 @@
 import FCNDiagnostics
 import FCNConvert
+import FCNDensity
 import FCNGeometry
 import FCNModel
 import FCNRuntime
@@ -51,6 +52,24 @@ public struct VerificationReport: Sendable {
     public var passed: Bool { atClassifierSize.relativeError <= tolerance && sampledCells.relativeError <= tolerance }
 }
 
+/// The outcome of `Verifier.verifyDensity`.
+public struct DensityReport: Sendable {
+    public let density: Density
+    public let inputSize: Size2D
+    public let grid: DenseGrid
+    /// How the dense map was computed (the rarefied network's one pass).
+    public let method: DenseMethod
+    /// Whether no layer pads: then the cells were checked against the classifier on their crops.
+    public let neverPads: Bool
+    /// The cells compared: sampled (never pads) or every interior one (pads).
+    public let cells: [(row: Int, column: Int)]
+    /// Against the classifier on crops (never pads) or shift-and-stitch (pads).
+    public let agreement: Agreement
+    public let tolerance: Float
+
+    public var passed: Bool { !cells.isEmpty && agreement.relativeError <= tolerance }
+}
+
 /// Why a verification cannot be made.
 public enum VerificationError: Error, CustomStringConvertible {
     case classActivationMap
@@ -97,6 +116,8 @@ public struct Verifier {
     private let convertedRunner: Executor
     /// The bytes one random input may take; nil: no limit.
     private let memoryBudget: Int?
+    private let threads: Int?
+    private let options: ConversionOptions
 
     /// - Parameters:
     ///   - converted: a converted network to check (such as a file `fcn convert` wrote); nil
@@ -121,6 +142,8 @@ public struct Verifier {
         classifierRunner.memoryBudget = memoryBudget
         convertedRunner.memoryBudget = memoryBudget
         self.memoryBudget = memoryBudget
+        self.threads = threads
+        self.options = options
     }
 
     /// Runs both checks on random inputs drawn from `seed`.
@@ -174,6 +197,51 @@ public struct Verifier {
             sampledCells: Agreement(actual: actual, reference: neverPads ? onCrops : reference),
             contextEffect: neverPads ? nil : Agreement(actual: actual, reference: onCrops),
             tolerance: tolerance)
+    }
+
+    /// Checks the FCN's dense grid at `density` (one pass of the rarefied network) on a random
+    /// input: for a network that never pads, sampled dense cells (corners included) against the
+    /// classifier on the crop at (row, column) · jump/F; for one that pads, every cell that sees no
+    /// padding (`DenseGrid.isInterior`) against shift-and-stitch, the definition.
+    ///
+    /// - Parameter largeSize: the input; default twice the classifier's size plus 3.
+    public func verifyDensity(_ density: Density, largeSize: Size2D? = nil, samples: Int = 16, tolerance: Float = 1e-4,
+                              seed: UInt64 = 1) throws -> DensityReport {
+        try DenseExecutor.checkConversion(of: classifier.network, options: options, density: density)
+        let network = classifier.network
+        let small = network.inputShape.spatial
+        let size = largeSize ?? Size2D(height: network.isSequence ? 1 : small.height * 2 + 3, width: small.width * 2 + 3)
+        let dense = try DenseExecutor(model: converted, density: density, threads: threads)
+        dense.memoryBudget = memoryBudget
+        var random = SeededRandom(seed: seed)
+        let image = try random.image(size, channels: network.inputShape.channels, budget: memoryBudget)
+        let map = try dense.run(image)
+        guard let method = dense.lastMethod else { preconditionFailure("a run records its method") }
+        let grid = try dense.grid(inputSize: size)
+        let neverPads = grid.base.neverPads
+        var actual: [Float] = []
+        var reference: [Float] = []
+        var cells: [(row: Int, column: Int)] = []
+        if neverPads {
+            cells = Self.sample(grid: map.size, count: samples, random: &random)
+            for (row, column) in cells {
+                actual += map.cell(row: row, column: column)
+                let box = grid.box(row: row, column: column)
+                let crop = image.crop(top: box.rows.lowerBound, left: box.columns.lowerBound, size: small)
+                reference += try classifierRunner.run(crop.tensor(for: network)).values
+            }
+        } else {
+            let stitched = try dense.runShiftAndStitch(image)
+            for row in 0..<map.size.height {
+                for column in 0..<map.size.width where grid.isInterior(row: row, column: column) {
+                    cells.append((row, column))
+                    actual += map.cell(row: row, column: column)
+                    reference += stitched.cell(row: row, column: column)
+                }
+            }
+        }
+        return DensityReport(density: density, inputSize: size, grid: grid, method: method, neverPads: neverPads, cells: cells,
+                             agreement: Agreement(actual: actual, reference: reference), tolerance: tolerance)
     }
 
     /// `size` and the FCN's geometry there; when the size was not chosen by the caller and a merge

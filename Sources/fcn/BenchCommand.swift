@@ -1,5 +1,6 @@
 import ArgumentParser
 import FCNConvert
+import FCNDensity
 import FCNGeometry
 import FCNModel
 import FCNRuntime
@@ -15,16 +16,20 @@ struct BenchCommand: ParsableCommand {
         discussion: """
             Prints the median time over --runs runs after one warm-up run, GFLOP/s (convolution FLOPs \
             2·Cin·Cout·k·k·Hout·Wout, and 2·in·out for dense layers), and the process's peak memory. \
-            --patchwise also times the classifier on the crop behind every grid cell.
+            --patchwise also times the classifier on the crop behind every grid cell. --density F also times \
+            the dense grid by filter rarefaction (one pass) and by shift-and-stitch (F_h·F_w shifted runs), \
+            against the plain run.
 
             Examples:
               fcn bench models/digits-lenet.h5 --input 240x360 --patchwise
               fcn bench vgg16.h5 --input 500x500 --threads 2 --profile --json
+              fcn bench vgg16.h5 --input 500x500 --density 2
             """)
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     @Option(help: "The input size (HxW).")
     var input: Size2D
@@ -51,12 +56,16 @@ struct BenchCommand: ParsableCommand {
         var executor: Executor!
         let startup = BenchResult.Startup(
             loadMs: try Stopwatch.milliseconds { model = try modelArguments.load() },
-            convertMs: try Stopwatch.milliseconds { converted = try Convolutionalizer.convert(model, options: conversion.options) },
+            convertMs: try Stopwatch.milliseconds {
+                try DenseExecutor.checkConversion(of: model.network, options: conversion.options, density: densityArguments.value)
+                converted = try Convolutionalizer.convert(model, options: conversion.options)
+            },
             prepareMs: try Stopwatch.milliseconds { executor = try runtime.executor(for: converted) })
         var random = SeededRandom(seed: 1)
         let image = try random.image(input, channels: model.network.inputShape.channels, budget: runtime.memoryBudget)
         let tensor = image.tensor(for: model.network)
         let output = try executor.outputShape(inputSize: input)
+        let (threads, instructionSet) = (executor.threads, executor.instructionSet.rawValue)
         let flops = try executor.flops(inputSize: input)
         _ = try executor.run(tensor)
         executor.isProfiling = profile
@@ -65,27 +74,60 @@ struct BenchCommand: ParsableCommand {
             times.append(try Stopwatch.milliseconds { _ = try executor.run(tensor) })
         }
         let median = times.sorted()[times.count / 2]
+        let layerMilliseconds = executor.layerMilliseconds
+        let layerFlops = try executor.layerFlops(inputSize: input)
+        let paths = executor.layerPaths
+        let denseResult = try densityArguments.density.map { density in
+            executor = nil  // its prepared weights go before the rarefied network's are made
+            return try timeDensity(density, model: converted, image: image, singleMs: median)
+        }
         let patchwiseResult = patchwise ? try timePatchwise(model: model, converted: converted.network, image: image, grid: output.spatial) : nil
         let layerProfile = profile
-            ? LayerProfile(network: converted.network, paths: executor.layerPaths,
-                           milliseconds: executor.layerMilliseconds.map { $0 / Double(runs) },
-                           flops: try executor.layerFlops(inputSize: input))
+            ? LayerProfile(network: converted.network, paths: paths,
+                           milliseconds: layerMilliseconds.map { $0 / Double(runs) }, flops: layerFlops)
             : nil
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
-            threads: executor.threads, instructionSet: executor.instructionSet.rawValue, runs: runs,
+            threads: threads, instructionSet: instructionSet, runs: runs,
             startup: startup, medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
             },
-            layers: layerProfile?.layers)
+            layers: layerProfile?.layers, density: denseResult?.0)
         if json {
             print(try JSONOutput.text(result))
         } else {
             print(result.text)
             if let layerProfile { print(layerProfile.text) }
+            if let denseProfile = denseResult?.1 { print("\nThe rarefied network:" + denseProfile.text) }
         }
+    }
+
+    /// Times the dense grid at `density`: the rarefied network (median of --runs after a warm-up)
+    /// and shift-and-stitch (its F_h·F_w shifted runs, once after a warm-up), each with its own executor.
+    private func timeDensity(_ density: Density, model: Model, image: MapImage, singleMs: Double) throws -> (BenchResult.Dense, LayerProfile?) {
+        var dense: DenseExecutor? = try runtime.denseExecutor(for: model, density: density)
+        let map = try dense!.run(image)
+        guard case .rarefied(let layers)? = dense!.lastMethod else { throw ValidationError("--density 1 has nothing to compare") }
+        dense!.isProfiling = profile
+        var times: [Double] = []
+        for _ in 0..<runs { times.append(try Stopwatch.milliseconds { _ = try dense!.run(image) }) }
+        let median = times.sorted()[times.count / 2]
+        let rarefied = try dense!.rarefiedNetwork(inputSize: input).network
+        let layerProfile = profile
+            ? LayerProfile(network: rarefied, paths: dense!.layerPaths, milliseconds: dense!.layerMilliseconds.map { $0 / Double(runs) },
+                           flops: try dense!.layerFlops(inputSize: input))
+            : nil
+        dense = nil
+        let stitching = try runtime.denseExecutor(for: model, density: density)
+        _ = try stitching.runShiftAndStitch(image)
+        let stitchedMs = try Stopwatch.milliseconds { _ = try stitching.runShiftAndStitch(image) }
+        return (BenchResult.Dense(
+            density: [density.rows, density.columns], grid: [map.size.height, map.size.width], rarefiedLayers: layers,
+            medianMs: median, minMs: times.min() ?? median, timesSingle: median / singleMs,
+            shiftAndStitchMs: stitchedMs, timesShiftAndStitch: median / stitchedMs,
+            separateRunsEstimateMs: singleMs * Double(density.rows * density.columns), layers: layerProfile?.layers), layerProfile)
     }
 
     /// Runs the classifier on the crop behind every grid cell, once, after one warm-up crop.
@@ -121,6 +163,26 @@ struct BenchResult: Encodable {
         let speedup: Double
     }
 
+    /// With --density: the dense grid by filter rarefaction and by shift-and-stitch.
+    struct Dense: Encodable {
+        let density: [Int]
+        let grid: [Int]
+        /// The layers whose stride the rarefied network reduced.
+        let rarefiedLayers: [String]
+        let medianMs: Double
+        let minMs: Double
+        /// The rarefied median over the plain run's median.
+        let timesSingle: Double
+        /// One shift-and-stitch (F_h·F_w runs on shifted inputs), after a warm-up.
+        let shiftAndStitchMs: Double
+        /// The rarefied median over the shift-and-stitch time.
+        let timesShiftAndStitch: Double
+        /// F_h·F_w times the plain run's median: what separate runs would take at best.
+        let separateRunsEstimateMs: Double
+        /// With --profile: the rarefied network's layers, kernels and mean times.
+        let layers: [LayerProfile.Layer]?
+    }
+
     let model: String
     let input: [Int]
     let grid: [Int]
@@ -139,6 +201,7 @@ struct BenchResult: Encodable {
     let patchwise: Patchwise?
     /// With --profile: each layer's kernel and mean time.
     let layers: [LayerProfile.Layer]?
+    let density: Dense?
 
     var text: String {
         var lines = [
@@ -152,6 +215,15 @@ struct BenchResult: Encodable {
         if let patchwise {
             lines.append(String(format: "Patchwise: %d crops in %.1f ms (%.2f ms each); the FCN is %.1f× faster",
                                 patchwise.crops, patchwise.totalMs, patchwise.perCropMs, patchwise.speedup))
+        }
+        if let density {
+            let factor = density.density[0] == density.density[1] ? "\(density.density[0])" : "\(density.density[0])x\(density.density[1])"
+            lines.append(String(format: "Density %@ → grid %d×%d (rarefied: %@): median %.2f ms (min %.2f ms), %.2f× the plain run",
+                                factor, density.grid[0], density.grid[1], density.rarefiedLayers.joined(separator: ", "),
+                                density.medianMs, density.minMs, density.timesSingle))
+            lines.append(String(format: "Shift-and-stitch (%d runs): %.2f ms, so rarefaction takes %.2f× its time (F² separate runs at the plain time: %.2f ms)",
+                                density.density[0] * density.density[1], density.shiftAndStitchMs, density.timesShiftAndStitch,
+                                density.separateRunsEstimateMs))
         }
         return lines.joined(separator: "\n")
     }

@@ -28,6 +28,7 @@ struct HeatmapCommand: ParsableCommand {
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     @Argument(help: "PNG or JPEG images, or folders to walk for them (see --glob).")
     var images: [String]
@@ -152,14 +153,19 @@ struct HeatmapCommand: ParsableCommand {
 
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model)
-        let executor = try runtime.executor(for: converted)
+        let density = densityArguments.value
+        if !density.isSingle, converted.network.isSequence {
+            throw HeatmapInputError(path: "--density", reason: "dense grids of 1-D classifiers are not supported yet; leave --density out")
+        }
+        let runner: HeatmapJob.Runner = density.isSingle ? .plain(try runtime.executor(for: converted))
+                                                         : .dense(try runtime.denseExecutor(for: converted, density: density))
         let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model, recorded: model.source.classNames)
         try checkCounts(of: converted.network, names: names)
         let requested = classes.reduce(into: [String]()) { kept, name in
             if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
         }
         let job = HeatmapJob(
-            model: converted, executor: executor, names: names, requested: requested, top: top ?? 3,
+            model: converted, runner: runner, names: names, requested: requested, top: top ?? 3,
             style: PictureStyle(colorMap: colormap, scale: try ColorScale(parsing: scale), opacity: alpha,
                                 legend: !noLegend, longerSide: outputSize),
             writeGrid: !noGrid,

@@ -29,6 +29,7 @@ extension HeatmapJob {
         }
         let input = Tensor(shape: [1, length, channels], values: stored.values)
         var gridTensor: Tensor!
+        guard case .plain(let executor) = runner else { preconditionFailure("heatmap refuses --density on sequences") }
         timings["run_ms"] = try Stopwatch.milliseconds { gridTensor = try executor.run(input) }
         let cells = gridTensor.shape[1]
         let classes = gridTensor.shape[2]

@@ -1,3 +1,4 @@
+import FCNDensity
 import FCNGeometry
 import FCNImage
 import FCNModel
@@ -15,8 +16,16 @@ struct HeatmapInputError: Error, CustomStringConvertible {
 
 /// What one `fcn heatmap` run does to each image.
 struct HeatmapJob {
+    /// What computes the score grid.
+    enum Runner {
+        /// The network's own grid.
+        case plain(Executor)
+        /// With --density above 1: the dense grid, in one pass of the rarefied network.
+        case dense(DenseExecutor)
+    }
+
     let model: Model
-    let executor: Executor
+    let runner: Runner
     let names: ClassNames
     let requested: [String]
     let top: Int
@@ -74,12 +83,23 @@ struct HeatmapJob {
         }
         let input = preprocessing.input(from: image, channels: channels)
         var gridTensor: Tensor!
-        timings["run_ms"] = try Stopwatch.milliseconds { gridTensor = try executor.run(input.tensor(for: network)) }
-        let grid = MapImage(framework: gridTensor, format: network.dataFormat)
-        let geometry = try NetworkGeometry(network: network, inputSize: image.size)
-        guard let last = geometry.layers.last else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
-        let placement = CellPlacement(startY: last.vertical.start, startX: last.horizontal.start,
-                                      jumpY: Double(last.vertical.jump), jumpX: Double(last.horizontal.jump))
+        let grid: MapImage
+        let axes: (vertical: AxisGeometry, horizontal: AxisGeometry)
+        switch runner {
+        case .dense(let dense):
+            var map: MapImage!
+            timings["run_ms"] = try Stopwatch.milliseconds { map = try dense.run(input) }
+            let denseGrid = try dense.grid(inputSize: image.size)
+            (grid, gridTensor, axes) = (map, map.framework(network.dataFormat), (denseGrid.vertical, denseGrid.horizontal))
+        case .plain(let executor):
+            timings["run_ms"] = try Stopwatch.milliseconds { gridTensor = try executor.run(input.tensor(for: network)) }
+            grid = MapImage(framework: gridTensor, format: network.dataFormat)
+            let geometry = try NetworkGeometry(network: network, inputSize: image.size)
+            guard let last = geometry.layers.last else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
+            axes = (last.vertical, last.horizontal)
+        }
+        let placement = CellPlacement(startY: axes.vertical.start, startX: axes.horizontal.start,
+                                      jumpY: Double(axes.vertical.jump), jumpX: Double(axes.horizontal.jump))
         let ranking = ClassRanking(values: grid.values, classes: grid.channels)
         let chosen = try chosenClasses(ranking: ranking, classes: grid.channels)
         let probabilities = Self.isProbability(network)
@@ -121,8 +141,9 @@ struct HeatmapJob {
             model: model.source.path, image: path, imageSize: [original.size.height, original.size.width],
             inputSize: [image.size.height, image.size.width], pictureSize: [base.size.height, base.size.width],
             legend: style.legend, preprocessing: preprocessing, grid: [grid.size.height, grid.size.width],
-            stride: [last.vertical.jump, last.horizontal.jump], offset: [placement.startY, placement.startX],
-            receptiveField: [last.vertical.receptiveField, last.horizontal.receptiveField],
+            stride: [axes.vertical.jump, axes.horizontal.jump], offset: [placement.startY, placement.startX],
+            receptiveField: [axes.vertical.receptiveField, axes.horizontal.receptiveField],
+            density: runner.density,
             scale: HeatmapManifest.ScaleUsed(mode: scale.description, requested: style.scale.description,
                                              meaning: Self.meaning(of: scale, probabilities: probabilities)),
             colorMap: style.colorMap.rawValue, alpha: style.opacity, classes: entries, gridFile: Nullable(gridName), timingsMs: timings,
@@ -161,6 +182,16 @@ struct HeatmapJob {
             }
         }
         return false
+    }
+}
+
+extension HeatmapJob.Runner {
+    /// The density of the grid it makes, (rows, columns).
+    var density: [Int] {
+        switch self {
+        case .plain: return [1, 1]
+        case .dense(let dense): return [dense.density.rows, dense.density.columns]
+        }
     }
 }
 
@@ -206,6 +237,8 @@ struct HeatmapManifest: Encodable {
     let stride: [Int]
     let offset: [Double]
     let receptiveField: [Int]
+    /// Output cells per cell of the network's own grid, (rows, columns); `stride` is the jump over it.
+    let density: [Int]
     let scale: ScaleUsed
     let colorMap: String
     /// The heatmap's opacity in the overlays.

@@ -20,6 +20,8 @@ struct InspectCommand: ParsableCommand {
     @Option(help: "Work out the geometry and output grid for this input size (HxW).")
     var input: Size2D?
 
+    @OptionGroup var densityArguments: DensityArguments
+
     @Flag(help: "Print JSON (keys documented in docs/inspect-json.md) instead of a table.")
     var json = false
 
@@ -35,7 +37,7 @@ struct InspectCommand: ParsableCommand {
                 .joined(separator: "\n"))
             throw ImportError.architectureRequired(path: path, format: format)
         }
-        let report = try InspectionReport(model: model, input: input)
+        let report = try InspectionReport(model: model, input: input, density: densityArguments.density)
         if json {
             print(try JSONOutput.text(report))
         } else {

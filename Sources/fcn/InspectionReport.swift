@@ -1,5 +1,6 @@
 import FCNDiagnostics
 import FCNConvert
+import FCNDensity
 import FCNGeometry
 import FCNKerasExport
 import FCNModel
@@ -51,6 +52,18 @@ struct InspectionReport: Encodable {
         @NullWhenAbsent var reason: String?
     }
 
+    /// With --density: the dense grid at an input size (the asked-for one, else twice the classifier's).
+    struct Dense: Encodable {
+        let density: [Int]
+        let inputSize: [Int]
+        let grid: [Int]
+        let stride: [Int]
+        let start: [Double]
+        let receptiveField: [Int]
+        /// The layers whose stride filter rarefaction reduces.
+        let rarefiedLayers: [String]
+    }
+
     let model: Source
     let inputShape: [Int]
     /// The input size the geometry was worked out for.
@@ -66,9 +79,11 @@ struct InspectionReport: Encodable {
     let receptiveField: [Int]?
     let stride: [Int]?
     let start: [Double]?
+    let dense: Dense?
 
-    /// Builds the report for `model`, with geometry for `input` (default: its own input size).
-    init(model: Model, input: Size2D?) throws {
+    /// Builds the report for `model`, with geometry for `input` (default: its own input size) and,
+    /// with `density`, the dense grid.
+    init(model: Model, input: Size2D?, density: Density? = nil) throws {
         let network = model.network
         let format = network.dataFormat
         self.model = Source(
@@ -130,6 +145,16 @@ struct InspectionReport: Encodable {
         receptiveField = last.map { [$0.vertical.receptiveField, $0.horizontal.receptiveField] }
         stride = last.map { [$0.vertical.jump, $0.horizontal.jump] }
         start = last.map { [$0.vertical.start, $0.horizontal.start] }
+        dense = try density.map { density in
+            guard let converted = form.network else { throw form.conversionError! }
+            let spatial = network.inputShape.spatial
+            let size = input ?? Size2D(height: network.isSequence ? 1 : 2 * spatial.height, width: 2 * spatial.width)
+            let rarefied = try Rarefaction.rarefy(converted, density: density, inputSize: size)
+            let grid = rarefied.grid
+            return Dense(density: [density.rows, density.columns], inputSize: [size.height, size.width], grid: [grid.size.height, grid.size.width],
+                         stride: [grid.stride.height, grid.stride.width], start: [grid.vertical.start, grid.horizontal.start],
+                         receptiveField: [grid.receptiveField.height, grid.receptiveField.width], rarefiedLayers: rarefied.rarefiedLayers)
+        }
     }
 }
 

@@ -36,6 +36,11 @@ struct InspectionTable {
         if let grid = report.outputGrid {
             lines.append("Output grid for a \(report.inputSize[0])×\(report.inputSize[1]) input: \(grid[0])×\(grid[1]) cells")
         }
+        if let dense = report.dense {
+            lines.append("Density \(pair(dense.density)) for a \(dense.inputSize[0])×\(dense.inputSize[1]) input: dense grid \(dense.grid[0])×\(dense.grid[1]) cells, "
+                         + "stride \(dense.stride[0])×\(dense.stride[1]) px, first cell centred at (\(number(dense.start[0])), \(number(dense.start[1]))), "
+                         + "receptive field \(dense.receptiveField[0])×\(dense.receptiveField[1]) px; rarefied: \(dense.rarefiedLayers.joined(separator: ", "))")
+        }
         lines.append(report.convolutionalizable
                      ? "Converts to a fully convolutional network: yes"
                      : "Converts to a fully convolutional network: no (\(report.reason ?? ""))")

@@ -1,5 +1,7 @@
 import ArgumentParser
+import FCNDensity
 import FCNRuntime
+import FCNGeometry
 import FCNModel
 import FCNTensorIO
 
@@ -12,10 +14,12 @@ struct RunCommand: ParsableCommand {
             A classifier on its own input size gives its class scores; a converted FCN on a larger \
             input gives the score grid. Inputs are in the model's own layout: (H, W, C) or \
             (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe; \
-            a one-channel model also takes (H, W).
+            a one-channel model also takes (H, W). With --density F the model must be a converted FCN \
+            (fcn convert); the output is its dense grid (docs/density.md).
 
             Examples:
               fcn run digits-fcn.h5 scene.npy -o grid.npy
+              fcn run digits-fcn.h5 scene.npy -o dense.npy --density 2
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -30,18 +34,24 @@ struct RunCommand: ParsableCommand {
     var overwrite = false
 
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     func run() throws {
         try OutputPathError.check(output, overwrite: overwrite)
         let model = try modelArguments.load()
-        let executor = try runtime.executor(for: model)
         let tensor: Tensor
         do {
             tensor = try NumPyFile.read(path: input, maximumBytes: runtime.memoryBudget, noting: Note.print)
         } catch .tooLarge(let path, let bytes, let limit) {
             throw RunInputTooLarge(path: path, bytes: bytes, limit: limit)
         }
-        let result = try executor.run(tensor, noting: { Note.print("\(input): \($0)") })
+        let result: Tensor
+        if let density = densityArguments.density {
+            let dense = try runtime.denseExecutor(for: model, density: density)
+            result = try dense.run(tensor)
+        } else {
+            result = try runtime.executor(for: model).run(tensor, noting: { Note.print("\(input): \($0)") })
+        }
         try NumPyFile.write(result, to: output)
     }
 }
@@ -66,6 +76,13 @@ struct RuntimeArguments: ParsableArguments {
 
     /// The memory budget in bytes.
     var memoryBudget: Int { maxMemory << 20 }
+
+    /// A dense executor for `model`, a converted FCN, with these settings.
+    func denseExecutor(for model: Model, density: Density) throws -> DenseExecutor {
+        let executor = try DenseExecutor(model: model, density: density, threads: threads, maxISA: maxIsa)
+        executor.memoryBudget = memoryBudget
+        return executor
+    }
 
     /// An executor for `model` with these settings.
     func executor(for model: Model) throws -> Executor {

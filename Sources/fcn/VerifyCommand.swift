@@ -1,5 +1,6 @@
 import ArgumentParser
 import FCNConvert
+import FCNDensity
 import FCNImport
 import FCNModel
 import FCNVerification
@@ -15,16 +16,21 @@ struct VerifyCommand: ParsableCommand {
             (b) On a larger input, each sampled cell (corners included) must equal the classifier run on \
             the crop behind it. Where a layer pads, the FCN sees real image around a crop where the \
             classifier saw zeros, so there (b) compares against a plain, independent evaluation of the \
-            FCN and prints the classifier difference as information. Inputs are seeded random values in [0, 1).
+            FCN and prints the classifier difference as information. (c) With --density F, the dense grid \
+            (one pass of the rarefied network): for a net that never pads, sampled dense cells against the classifier \
+            on the crop at (row, column)·jump/F; for one that pads, every cell that sees no padding against \
+            shift-and-stitch (docs/density.md). Inputs are seeded random values in [0, 1).
 
             Examples:
               fcn verify models/digits-lenet.h5
               fcn verify classifier.h5 --converted classifier-fcn.h5 --input 100x140 --json
+              fcn verify classifier.h5 --density 2
             """)
 
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var conversion: ConversionArguments
     @OptionGroup var runtime: RuntimeArguments
+    @OptionGroup var densityArguments: DensityArguments
 
     @Option(help: "The larger input size for check (b) (default: twice the classifier's size plus 3).")
     var input: Size2D?
@@ -55,9 +61,13 @@ struct VerifyCommand: ParsableCommand {
         let verifier = try Verifier(classifier: model, converted: convertedModel, options: conversion.options, threads: runtime.threads,
                                     memoryBudget: runtime.memoryBudget)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
-        let verdict = Self.verdict(report)
+        let dense = try densityArguments.density.map {
+            try verifier.verifyDensity($0, largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
+        }
+        let passed = report.passed && dense?.passed != false
+        let verdict = Self.verdict(report) + (passed && dense != nil ? " The dense grid (c) agrees as stated." : "")
         if json {
-            print(try JSONOutput.text(VerifyJSON(model: model.source, report: report, verdict: verdict)))
+            print(try JSONOutput.text(VerifyJSON(model: model.source, report: report, dense: dense, verdict: verdict)))
         } else {
             let small = report.classifierSize
             print("Model: \(model.source.path) (\(model.source.format))")
@@ -71,9 +81,21 @@ struct VerifyCommand: ParsableCommand {
             } else {
                 print("    the network never pads: FCN cell vs classifier on the crop behind it: \(describe(report.sampledCells))")
             }
-            if report.passed { print(verdict) }
+            if let dense, let density = densityArguments.density {
+                let grid = dense.grid
+                print("(c) density \(density) at \(dense.inputSize): dense grid \(grid.size), stride \(grid.stride) px, "
+                      + "first cell centred at (\(grid.vertical.start), \(grid.horizontal.start)) px; \(dense.method.summary)")
+                if dense.neverPads {
+                    print("    the network never pads: \(dense.cells.count) sampled dense cells vs the classifier on the crop at cell·\(grid.stride): "
+                          + describe(dense.agreement))
+                } else {
+                    print("    the network pads: the \(dense.cells.count) of \(grid.size.height * grid.size.width) cells that see no padding "
+                          + "vs shift-and-stitch: " + describe(dense.agreement))
+                }
+            }
+            if passed { print(verdict) }
         }
-        guard report.passed else {
+        guard passed else {
             throw VerificationFailure(tolerance: tolerance)
         }
     }
@@ -143,11 +165,13 @@ struct VerifyJSON: Encodable {
     /// What `sampled_check` compared against: "classifier on the crop" or "independent evaluation".
     let sampledAgainst: String
     @NullWhenAbsent var contextEffect: Check?
+    /// With --density: (c), the dense grid against the classifier on crops or shift-and-stitch.
+    @NullWhenAbsent var denseCheck: Check?
     let tolerance: Float
     let passed: Bool
     let verdict: String
 
-    init(model: ModelSource, report: VerificationReport, verdict: String) {
+    init(model: ModelSource, report: VerificationReport, dense: DensityReport?, verdict: String) {
         func check(_ agreement: Agreement) -> Check {
             Check(maxAbsoluteError: agreement.maximumAbsoluteError, relativeError: agreement.relativeError, values: agreement.count,
                   ok: agreement.relativeError <= report.tolerance)
@@ -163,8 +187,9 @@ struct VerifyJSON: Encodable {
         sampledCheck = check(report.sampledCells)
         sampledAgainst = report.neverPads ? "classifier on the crop" : "independent evaluation"
         contextEffect = report.contextEffect.map(check)
+        denseCheck = dense.map { check($0.agreement) }
         tolerance = report.tolerance
-        passed = report.passed
+        passed = report.passed && dense?.passed != false
         self.verdict = verdict
     }
 }

@@ -20,10 +20,14 @@ import _FCNTestSupport
         /// AVX-512; im2col (a convolution) or GEMV (a dense layer) below.
         case packedConvolution, packedDense
         case im2col
+        /// A dilated stride-1 convolution phase by phase on `inner`, where the level has that kernel.
+        indirect case phased(String, inner: Kernel)
         case other(String)
 
         func path(at level: InstructionSet) -> String {
             switch self {
+            case .phased(let dilation, let inner):
+                inner.path(at: level) == "im2col+gemm openblas" ? "im2col+gemm openblas" : "phased \(dilation) \(inner.path(at: level))"
             case .winograd(let form, let wide): "winograd \(form) \(level) " + (wide && level == .avx512 ? "gemm-packed" : "openblas")
             case .direct: level >= .avx2 ? "direct \(level)" : "im2col+gemm openblas"
             case .packedConvolution: level == .avx512 ? "gemm-packed avx512" : "im2col+gemm openblas"
@@ -97,8 +101,21 @@ import _FCNTestSupport
         ]),
         Case(name: "stride 2 same and 5×5 (direct), dilation 2 (im2col)", input: Size2D(height: 23, width: 19), channels: 5, layers: [
             conv("a", filters: 7, kernel: 3, stride: 2, padding: .same, activation: .plainReLU, on: .direct),
-            conv("b", filters: 6, kernel: 3, dilation: 2, padding: .same, on: .im2col),
+            conv("b", filters: 6, kernel: 3, dilation: 2, padding: .same, on: .phased("2×2", inner: .direct)),
             conv("c", filters: 4, kernel: 5, on: .direct),
+        ]),
+        Case(name: "dilated phase by phase: Winograd after explicit uneven padding, odd sizes", input: Size2D(height: 23, width: 18), channels: 9,
+             layers: [
+            conv("a", filters: 10, kernel: 3, dilation: 2, padding: .explicit(EdgePadding(top: 3, bottom: 1, left: 2, right: 5)),
+                 activation: .plainReLU, on: .phased("2×2", inner: .winograd("F(4x4,3x3)"))),
+            conv("b", filters: 8, kernel: 3, dilation: 3, padding: .same, on: .phased("3×3", inner: .winograd("F(4x4,3x3)"))),
+            (Layer(name: "c", sourceClass: "Conv2D", operation: .convolution(Convolution(
+                filters: 7, kernelSize: Size2D(height: 3, width: 2), dilation: Size2D(height: 2, width: 3),
+                padding: .explicit(EdgePadding(top: 1, bottom: 4, left: 0, right: 2))))), .phased("2×3", inner: .direct)),
+        ]),
+        Case(name: "dilated phase by phase: a 6×6 dilated 3 over 128 channels (packed GEMM), few positions", input: Size2D(height: 24, width: 22),
+             channels: 128, layers: [
+            conv("a", filters: 600, kernel: 6, dilation: 3, on: .phased("3×3", inner: .packedConvolution)),
         ]),
         Case(name: "1×1 and pooling", input: Size2D(height: 14, width: 13), channels: 3, layers: [
             conv("a", filters: 9, kernel: 1, activation: .tanh, on: .direct),
