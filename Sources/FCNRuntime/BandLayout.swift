@@ -4,7 +4,9 @@ import FCNModel
 /// and computes along that axis, and what each layer reads and pads.
 ///
 /// Rows and columns are separable (every window is a product of two axis windows), so a
-/// region of the grid is a band's rows crossed with a strip's columns.
+/// region is a band's rows crossed with a strip's columns. Strips are cones worked out backwards
+/// from their output columns (`pass`); bands go forwards from the input's rows (`band`), so
+/// that no band holds more than the rows its layers advance by plus what their windows overlap.
 struct AxisPass {
     /// Per value (0: the input, i + 1: layer i's output): the part of the axis its buffer holds
     /// during the pass, from the buffer's start.
@@ -73,6 +75,48 @@ extension ExecutionPlan {
         return AxisPass(held: held.map { $0! }, computed: computed, done: done, reads: reads, padding: padding)
     }
 
+    /// The band that follows `previous` (nil: the first) when the input's rows up to `inputEnd`
+    /// have been read: walking forwards in topological order, each layer computes every row its
+    /// inputs now allow (all that remain once they are complete), and each value holds from the
+    /// first row any reader still needs to the last it has computed.
+    func band(network: Network, after previous: AxisPass?, inputEnd: Int) -> AxisPass {
+        let count = steps.count + 1
+        let before = previous?.done ?? [Int](repeating: 0, count: count)
+        var done = before
+        done[0] = max(before[0], inputEnd)
+        var reads = [[Range<Int>]](repeating: [], count: steps.count)
+        var padding = [(before: Int, after: Int)](repeating: (0, 0), count: steps.count)
+        // The first row of each value that a reader still needs.
+        var needed = [Int](repeating: .max, count: count)
+        for (index, step) in steps.enumerated() {
+            let window = network.layers[index].operation.runtimeWindows.vertical
+            let output = step.output.spatial.height
+            var end = output
+            for (source, shape) in zip(network.sources[index], step.inputs) {
+                let available = done[source.value]
+                let height = shape.spatial.height
+                // Row r reads up to row r·stride − padding + kernel − 1, which must be there.
+                let last = available - 1 + step.padding.top - window.effectiveKernel + 1
+                end = min(end, available == height ? output : (available == 0 || last < 0 ? 0 : last / window.stride + 1))
+                needed[source.value] = min(needed[source.value], max(0, before[index + 1] * window.stride - step.padding.top))
+            }
+            done[index + 1] = max(before[index + 1], end)
+            let making = before[index + 1]..<done[index + 1]
+            for (position, shape) in step.inputs.enumerated() {
+                guard !making.isEmpty else {
+                    reads[index].append(0..<0)
+                    continue
+                }
+                let (range, first, last) = Self.reach(making, window, before: step.padding.top, limit: shape.spatial.height)
+                if position == 0 { padding[index] = (first, last) }
+                reads[index].append(range)
+            }
+        }
+        let computed = (0..<count).map { before[$0]..<done[$0] }
+        let held = (0..<count).map { value in min(needed[value], computed[value].lowerBound)..<done[value] }
+        return AxisPass(held: held, computed: computed, done: done, reads: reads, padding: padding)
+    }
+
     /// The rows and columns of every value (the input, then each layer's output) that output
     /// cells `rows` × `columns` depend on: each value covers what all its readers need (the
     /// union of their cones), clipped to the value.
@@ -97,6 +141,15 @@ extension ExecutionPlan {
         return (clipped, clipped.lowerBound - first, last + 1 - clipped.upperBound)
     }
 
+    /// Input rows per output row: the product of the strides along the rows to the output.
+    func outputJump(network: Network) -> Int {
+        var jumps = [1]
+        for (index, layer) in network.layers.enumerated() {
+            jumps.append(jumps[network.sources[index][0].value] * layer.operation.runtimeWindows.vertical.stride)
+        }
+        return jumps.last!
+    }
+
     /// Whether the network can run in bands: every layer keeps a spatial layout.
     static func isTileable(_ network: Network) -> Bool {
         network.layers.allSatisfy { layer in
@@ -112,8 +165,9 @@ extension ExecutionPlan {
 }
 
 /// How a banded run walks its input within a memory budget: the output grid cut into column
-/// strips of `stripColumns` cells, each walked top to bottom in bands of `bandRows` rows, and
-/// the buffers that hold each value.
+/// strips of `stripColumns` cells, each walked top to bottom in bands that read as many input
+/// rows as `bandRows` output rows advance by (the first bands fill the layers' windows and may
+/// give no output rows; the last gives all that remain), and the buffers that hold each value.
 ///
 /// Within a strip each value's buffer holds the rows its readers still need (`AxisPass`): a value
 /// that keeps rows from one band for the next (a convolution's input keeps kernel − 1 of them)
@@ -121,6 +175,7 @@ extension ExecutionPlan {
 /// band, as `ExecutionPlan` does for a whole input. Neighbouring strips overlap by what the
 /// receptive field needs, computed once in each.
 struct BandLayout {
+    /// Output rows per band once the layers' windows are full, and output columns per strip.
     let bandRows: Int
     let stripColumns: Int
     /// One per band, top to bottom: the same in every strip.
@@ -150,9 +205,11 @@ struct BandLayout {
         let grid = plan.output.spatial
         self.bandRows = bandRows
         self.stripColumns = stripColumns
+        // Each band reads as many input rows as `bandRows` output rows advance by.
+        let inputRows = bandRows * plan.outputJump(network: network)
         var rowPasses: [AxisPass] = []
-        for top in stride(from: 0, to: grid.height, by: bandRows) {
-            rowPasses.append(plan.pass(network: network, axis: .rows, wanted: top..<min(top + bandRows, grid.height), after: rowPasses.last))
+        for end in stride(from: inputRows, to: plan.input.spatial.height + inputRows, by: inputRows) {
+            rowPasses.append(plan.band(network: network, after: rowPasses.last, inputEnd: min(end, plan.input.spatial.height)))
         }
         let columnPasses = stride(from: 0, to: grid.width, by: stripColumns).map { left in
             plan.pass(network: network, axis: .columns, wanted: left..<min(left + stripColumns, grid.width))
@@ -232,7 +289,10 @@ struct BandLayout {
     /// - Throws: `ExecutionError.budgetTooSmall` when even one output cell at a time does not fit.
     static func fitting(plan: ExecutionPlan, network: Network, budget: Int) throws(ExecutionError) -> BandLayout {
         let grid = plan.output.spatial
-        let fewRows = min(grid.height, minimumBandRows)
+        let jump = plan.outputJump(network: network)
+        // Bands of this many output rows read the whole input at once.
+        let tallest = (plan.input.spatial.height + jump - 1) / jump
+        let fewRows = min(tallest, minimumBandRows)
         var columns = grid.width
         var layout = BandLayout(plan: plan, network: network, bandRows: fewRows, stripColumns: columns)
         while layout.bytes > budget, columns > 1 {
@@ -245,7 +305,7 @@ struct BandLayout {
             return layout
         }
         // The tallest bands that fit, by bisection: `layout` fits, `tooTall` rows do not.
-        var tooTall = grid.height + 1
+        var tooTall = tallest + 1
         while tooTall - layout.bandRows > 1 {
             let rows = (layout.bandRows + tooTall) / 2
             let taller = BandLayout(plan: plan, network: network, bandRows: rows, stripColumns: columns)

@@ -5,7 +5,8 @@ import FCNModel
 /// Values are those the network takes, after any preprocessing, in the runtime's HWC layout
 /// (channels fastest) whatever the model's data format. A source is read on a thread of the
 /// executor's own (so that reading the next region overlaps computing the current one), one
-/// call at a time: `read` never runs concurrently with itself.
+/// call at a time: `read` never runs concurrently with itself, but it does with the sink's
+/// `write` and the run's progress callback, which run on the caller's thread.
 public protocol RegionSource: AnyObject {
     /// Rows of the image.
     var height: Int { get }

@@ -127,9 +127,11 @@ extension Executor {
                         context: context)
             }
             let cells = (rows: rows.computed[last], columns: columns.held[last])
-            try sink.write(rows: cells.rows, columns: cells.columns,
+            if !cells.rows.isEmpty {
+                try sink.write(rows: cells.rows, columns: cells.columns,
                            values: UnsafeBufferPointer(start: start(of: last, row: cells.rows.lowerBound),
                                                        count: cells.rows.count * cells.columns.count * channels[last]))
+            }
             cellsDone += cells.rows.count * cells.columns.count
             progress(StreamingProgress(regionsDone: index + 1, regionsTotal: regions.count, cellsDone: cellsDone,
                                        cellsTotal: grid.height * grid.width))
