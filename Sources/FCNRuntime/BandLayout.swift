@@ -28,28 +28,19 @@ extension ExecutionPlan {
 
     /// The pass along `axis` that makes output cells `wanted`, walking the layers backwards in
     /// topological order (the paper's composition rule per axis): each layer reads the reach of
-    /// its windows over what it computes, clipped to its input, and each value must hold the
-    /// union of what its readers read.
-    ///
-    /// With `previous` (the pass before it, on the same axis), a value computes only what it
-    /// holds beyond what earlier passes computed: rows shared by neighbouring bands are computed
-    /// once and kept. Without it, every held cell is computed.
-    func pass(network: Network, axis: Axis, wanted: Range<Int>, after previous: AxisPass? = nil) -> AxisPass {
+    /// its windows over what it computes, clipped to its input, and each value holds and computes
+    /// the union of what its readers read.
+    func pass(network: Network, axis: Axis, wanted: Range<Int>) -> AxisPass {
         let count = steps.count + 1
         var held = [Range<Int>?](repeating: nil, count: count)
         var computed = [Range<Int>](repeating: 0..<0, count: count)
         var reads = [[Range<Int>]](repeating: [], count: steps.count)
         var padding = [(before: Int, after: Int)](repeating: (0, 0), count: steps.count)
         held[steps.count] = wanted
-        /// Once every reader of `value` is known: what it computes, and what it holds when nothing
-        /// reads it this pass (what it held before, unmoved).
+        /// Once every reader of `value` is known: it computes all it holds.
         func settle(_ value: Int) {
-            guard let range = held[value] else {
-                held[value] = previous?.held[value] ?? 0..<0
-                return
-            }
-            let start = min(max(range.lowerBound, previous?.done[value] ?? range.lowerBound), range.upperBound)
-            computed[value] = start..<range.upperBound
+            held[value] = held[value] ?? 0..<0
+            computed[value] = held[value]!
         }
         for index in steps.indices.reversed() {
             settle(index + 1)
@@ -71,8 +62,7 @@ extension ExecutionPlan {
             }
         }
         settle(0)
-        let done = (0..<count).map { value in max(previous?.done[value] ?? 0, computed[value].upperBound) }
-        return AxisPass(held: held.map { $0! }, computed: computed, done: done, reads: reads, padding: padding)
+        return AxisPass(held: held.map { $0! }, computed: computed, done: computed.map(\.upperBound), reads: reads, padding: padding)
     }
 
     /// The band that follows `previous` (nil: the first) when the input's rows up to `inputEnd`
