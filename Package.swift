@@ -46,7 +46,7 @@ let package = Package(
         .target(name: "FCNRuntime", dependencies: ["FCNModel", "COpenBLAS", "CKernels"]),
         .target(name: "FCNConvert", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry"]),
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
-        .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
+        .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
@@ -74,6 +74,6 @@ let package = Package(
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",
-            dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
+            dependencies: ["fcn", "FCNModel", "FCNImport", "FCNConvert", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),
     ]
 )

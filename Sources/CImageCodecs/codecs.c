@@ -13,10 +13,13 @@ static void set_error(char *error, const char *message) {
     error[255] = '\0';
 }
 
-/// Whether a width × height image has more than `max_pixels` pixels; if so, says so in `error`.
-static int exceeds_pixel_limit(unsigned width, unsigned height, long long max_pixels, char *error) {
+/// Whether a width × height image has more than `max_pixels` pixels; if so, says so in `error`
+/// and records the size in `out`, so that the caller can tell this refusal from damage.
+static int exceeds_pixel_limit(unsigned width, unsigned height, long long max_pixels, fcn_image *out, char *error) {
     if ((long long)width * (long long)height <= max_pixels) return 0;
     snprintf(error, 256, "the image is %ux%u pixels, more than the limit of %lld pixels", width, height, max_pixels);
+    out->width = (int)width;
+    out->height = (int)height;
     return 1;
 }
 
@@ -36,6 +39,14 @@ static void png_report_error(png_structp png, png_const_charp message) {
 static void png_ignore_warning(png_structp png, png_const_charp message) {
     (void)png;
     (void)message;
+}
+
+// Reads from the FILE that is the io pointer; a file that ends early is damage, said as such
+// (libpng's own reader would say only "Read Error").
+static void png_read_from_file(png_structp png, png_bytep data, size_t length) {
+    if (fread(data, 1, length, (FILE *)png_get_io_ptr(png)) != length) {
+        png_error(png, "the file ends before the image does (truncated or damaged)");
+    }
 }
 
 int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char *error) {
@@ -63,14 +74,15 @@ int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char 
     }
     unsigned char *volatile pixels = NULL;
     png_bytep *volatile rows = NULL;
+    volatile int status = 1;
     if (setjmp(failure.jump)) {
         free(pixels);
         free(rows);
         png_destroy_read_struct(&png, &info, NULL);
         fclose(file);
-        return 1;
+        return status;
     }
-    png_init_io(png, file);
+    png_set_read_fn(png, file, png_read_from_file);
     png_set_sig_bytes(png, 8);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info);
@@ -78,7 +90,10 @@ int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char 
     int color_type = png_get_color_type(png, info);
     int bit_depth = png_get_bit_depth(png, info);
     if (width == 0 || height == 0) png_error(png, "the image has no pixels");
-    if (exceeds_pixel_limit(width, height, max_pixels, error)) longjmp(failure.jump, 1);
+    if (exceeds_pixel_limit(width, height, max_pixels, out, error)) {
+        status = FCN_IMAGE_TOO_LARGE;
+        longjmp(failure.jump, 1);
+    }
     png_set_strip_16(png);
     png_set_packing(png);
     if (color_type == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
@@ -179,11 +194,12 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
     failure.manager.error_exit = jpeg_report_error;
     failure.manager.emit_message = jpeg_count_warning;
     unsigned char *volatile pixels = NULL;
+    volatile int status = 1;
     if (setjmp(failure.jump)) {
         free(pixels);
         jpeg_destroy_decompress(&info);
         fclose(file);
-        return 1;
+        return status;
     }
     jpeg_create_decompress(&info);
     jpeg_stdio_src(&info, file);
@@ -194,7 +210,10 @@ int fcn_decode_jpeg(const char *path, long long max_pixels, fcn_image *out, char
     }
     info.out_color_space = info.num_components == 1 ? JCS_GRAYSCALE : JCS_RGB;
     jpeg_start_decompress(&info);
-    if (exceeds_pixel_limit(info.output_width, info.output_height, max_pixels, error)) longjmp(failure.jump, 1);
+    if (exceeds_pixel_limit(info.output_width, info.output_height, max_pixels, out, error)) {
+        status = FCN_IMAGE_TOO_LARGE;
+        longjmp(failure.jump, 1);
+    }
     size_t stride = (size_t)info.output_width * (size_t)info.output_components;
     pixels = malloc(stride * info.output_height);
     if (!pixels) {

@@ -10,15 +10,21 @@ public enum QuotedName {
 
     /// `name` in single quotes, escaped and shortened for a one-line message.
     public static func quoted(_ name: some StringProtocol) -> String {
-        var text = "'"
-        for (index, character) in name.enumerated() {
+        "'" + escaped(name) + "'"
+    }
+
+    /// `text` escaped and shortened as `quoted(_:)` does, without the quotes: for free text
+    /// from a file shown on its own (a recorded source, a version).
+    public static func escaped(_ text: some StringProtocol) -> String {
+        var result = ""
+        for (index, character) in text.enumerated() {
             if index == maximumLength {
-                text += "…"
+                result += "…"
                 break
             }
-            for scalar in character.unicodeScalars { text += escaped(scalar) }
+            for scalar in character.unicodeScalars { result += escaped(scalar) }
         }
-        return text + "'"
+        return result
     }
 
     private static func escaped(_ scalar: Unicode.Scalar) -> String {

@@ -53,12 +53,12 @@ public enum HeatmapRenderer {
         return values
     }
 
-    /// The field coloured with viridis, `low` mapped to the dark end and `high` to the bright.
-    public static func colored(_ field: [Float], size: Size2D, low: Float, high: Float) -> PixelImage {
-        let range = high > low ? high - low : 1
+    /// The field coloured with `colorMap`, `range.low` (and below) mapped to its low end and
+    /// `range.high` (and above) to its high end.
+    public static func colored(_ field: [Float], size: Size2D, range: ScoreRange, colorMap: ColorMap) -> PixelImage {
         var pixels = [UInt8](repeating: 0, count: field.count * 3)
         for (index, value) in field.enumerated() {
-            let (red, green, blue) = ColorMap.viridis((value - low) / range)
+            let (red, green, blue) = colorMap.color(range.position(of: value))
             pixels[index * 3] = red
             pixels[index * 3 + 1] = green
             pixels[index * 3 + 2] = blue
@@ -66,8 +66,12 @@ public enum HeatmapRenderer {
         return PixelImage(size: size, channels: 3, pixels: pixels)
     }
 
-    /// `heatmap` blended over `image` (gray images shown as gray RGB), with `opacity` for the heatmap.
-    public static func overlay(_ heatmap: PixelImage, on image: PixelImage, opacity: Float = 0.55) -> PixelImage {
+    /// The default opacity of the heatmap in an overlay.
+    public static let defaultOpacity: Float = 0.55
+
+    /// `heatmap` blended over `image` (gray images shown as gray RGB), with `opacity` (0 to 1)
+    /// for the heatmap.
+    public static func overlay(_ heatmap: PixelImage, on image: PixelImage, opacity: Float = defaultOpacity) -> PixelImage {
         precondition(heatmap.size == image.size, "overlay sizes differ")
         var pixels = [UInt8](repeating: 0, count: heatmap.pixels.count)
         for index in 0..<(image.size.height * image.size.width) {

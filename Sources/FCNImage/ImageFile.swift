@@ -8,6 +8,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     case missing(path: String)
     case notAnImage(path: String)
     case unreadable(path: String, reason: String)
+    /// More pixels than the reader's limit (`PixelImage.read(path:maximumPixels:)`).
+    case tooLarge(path: String, size: Size2D, limit: Int)
     case unwritable(path: String, reason: String)
 
     public var description: String {
@@ -15,6 +17,8 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
         case .missing(let path): return "\(path): no such file"
         case .notAnImage(let path): return "\(path): not a PNG or JPEG image"
         case .unreadable(let path, let reason): return "\(path): cannot read the image: \(reason)"
+        case .tooLarge(let path, let size, let limit):
+            return "\(path): the image is \(size.width)x\(size.height) pixels, more than the limit of \(limit) pixels"
         case .unwritable(let path, let reason): return "\(path): cannot write the image: \(reason)"
         }
     }
@@ -56,8 +60,11 @@ public struct PixelImage: Sendable, Equatable {
         }
         var image = fcn_image()
         var message = [CChar](repeating: 0, count: 256)
-        guard decode(path, Int64(maximumPixels), &image, &message) == 0 else {
-            throw .unreadable(path: path, reason: Self.text(message))
+        switch decode(path, Int64(maximumPixels), &image, &message) {
+        case 0: break
+        case FCN_IMAGE_TOO_LARGE:
+            throw .tooLarge(path: path, size: Size2D(height: Int(image.height), width: Int(image.width)), limit: maximumPixels)
+        default: throw .unreadable(path: path, reason: Self.text(message))
         }
         defer { fcn_image_free(&image) }
         let size = Size2D(height: Int(image.height), width: Int(image.width))

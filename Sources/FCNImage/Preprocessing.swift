@@ -66,9 +66,24 @@ public struct Preprocessing: Sendable, Equatable, Encodable {
 extension PixelImage {
     /// The image scaled (bilinearly) so that its shorter side is `shorterSide` pixels.
     public func resized(shorterSide: Int) -> PixelImage {
-        let factor = Double(shorterSide) / Double(min(size.height, size.width))
-        let target = Size2D(height: max(1, Int((Double(size.height) * factor).rounded())),
-                            width: max(1, Int((Double(size.width) * factor).rounded())))
+        resized(by: Double(shorterSide) / Double(min(size.height, size.width)))
+    }
+
+    /// The image scaled (bilinearly) so that its longer side is `longerSide` pixels.
+    public func resized(longerSide: Int) -> PixelImage {
+        resized(by: Double(longerSide) / Double(max(size.height, size.width)))
+    }
+
+    /// The size of the image scaled by `factor`, each side rounded and at least 1.
+    public func size(scaledBy factor: Double) -> Size2D {
+        Size2D(height: max(1, Int((Double(size.height) * factor).rounded())),
+               width: max(1, Int((Double(size.width) * factor).rounded())))
+    }
+
+    /// The image scaled by `factor` (bilinearly; the same image when the size stays).
+    public func resized(by factor: Double) -> PixelImage {
+        let target = size(scaledBy: factor)
+        if target == size { return self }
         var pixels = [UInt8](repeating: 0, count: target.height * target.width * channels)
         for y in 0..<target.height {
             let sourceY = min(max((Double(y) + 0.5) / factor - 0.5, 0), Double(size.height - 1))

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import Foundation
 import HDF5Reader
@@ -13,6 +14,9 @@ enum ArchitectureFile {
         var kerasVersion: String?
         var backend: String?
         var inputSize: Size2D?
+        /// What an FCNKit-written file records: its making and the class names.
+        var conversion: ModelSource.Conversion? = nil
+        var classNames: [String]? = nil
     }
 
     private static let architectureExtensions: Set<String> = ["json", "yaml", "yml", "prototxt", "pbtxt"]
@@ -105,7 +109,8 @@ enum ArchitectureFile {
             if let root = stored?.root {
                 let inFile = try RecordedVersions(root: root)
                 recorded = RecordedVersions(kerasVersion: inFile.kerasVersion ?? recorded.kerasVersion,
-                                            backend: inFile.backend ?? recorded.backend, inputSize: inFile.inputSize)
+                                            backend: inFile.backend ?? recorded.backend, inputSize: inFile.inputSize,
+                                            conversion: inFile.conversion, classNames: inFile.classNames)
             }
             let flip: Bool
             switch options.kernelFlip {
@@ -140,24 +145,49 @@ enum ArchitectureFile {
             }
             let weights = try builder.weights(of: network, from: weightSource)
             let sidecar = architecturePath.map { " + " + URL(fileURLWithPath: $0).pathExtension.uppercased() + " architecture" } ?? ""
+            let format = recorded.conversion.map { "FCNKit \($0.fcnkitVersion) fully convolutional file (Keras .h5), converted from \($0.source)" }
+                ?? "\(version) \(stored.layout.description)\(sidecar)"
             let source = ModelSource(
-                format: "\(version) \(stored.layout.description)\(sidecar)", path: path, architecturePath: architecturePath,
-                kerasVersion: recorded.kerasVersion, backend: recorded.backend, kernelsFlipped: flip)
+                format: format, path: path, architecturePath: architecturePath, kerasVersion: recorded.kerasVersion,
+                backend: recorded.backend, kernelsFlipped: flip, classNames: recorded.classNames, conversion: recorded.conversion)
             return Model(network: network, weights: weights, source: source)
         }
     }
 }
 
 extension ArchitectureFile.RecordedVersions {
+    /// The most class names a file may record, and the longest name.
+    static let classNameLimits = (count: 100_000, length: 200)
+
+    /// The names in `fcnkit_class_names`: a JSON array of strings within `classNameLimits`.
+    static func classNames(_ text: String?, path: String) throws(ImportError) -> [String]? {
+        guard let text else { return nil }
+        guard text.utf8.count <= classNameLimits.count * (classNameLimits.length + 4),
+              let names = try? JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String],
+              names.count <= classNameLimits.count, names.allSatisfy({ $0.count <= classNameLimits.length })
+        else {
+            throw .unreadableArchitecture(path: path, reason: "fcnkit_class_names is not a list of at most \(classNameLimits.count) names of at most \(classNameLimits.length) characters")
+        }
+        return names
+    }
+
     /// The `keras_version` and `backend` attributes at the root of a Keras file.
     init(root: H5Group) throws(ImportError) {
+        let fcnkitVersion: String?, fcnkitSource: String?, classNamesText: String?
         do {
             kerasVersion = try root.stringAttribute("keras_version")
             backend = try root.stringAttribute("backend")
             inputSize = try root.stringAttribute("fcnkit_input_size").flatMap(Size2D.init(text:))
+            fcnkitVersion = try root.stringAttribute("fcnkit_version")
+            fcnkitSource = try root.stringAttribute("fcnkit_source")
+            classNamesText = try root.stringAttribute("fcnkit_class_names")
         } catch {
             throw .hdf5(error)
         }
+        conversion = fcnkitVersion.map {
+            ModelSource.Conversion(fcnkitVersion: QuotedName.escaped($0), source: QuotedName.escaped(fcnkitSource ?? "an unrecorded source"))
+        }
+        classNames = try Self.classNames(classNamesText, path: root.file.path)
         if let inputSize {
             try KerasShapes.checkSize(inputSize.height, what: "the recorded input height (fcnkit_input_size)")
             try KerasShapes.checkSize(inputSize.width, what: "the recorded input width (fcnkit_input_size)")

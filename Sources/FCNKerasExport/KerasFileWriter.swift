@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import FCNTensorIO
 import Foundation
@@ -12,7 +13,8 @@ public enum KerasExportError: Error, CustomStringConvertible {
     public var description: String {
         switch self {
         case .unsupported(let layer, let className, let reason):
-            return "layer '\(layer)' (\(className)) cannot be written as Keras: \(reason)"
+            return "layer \(QuotedName.quoted(layer)) (\(className)) cannot be written as Keras: \(reason); "
+                + "fcn run, heatmap and verify still work on the original file"
         case .noWeights:
             return "the model has no weights to write"
         case .write(let error):
@@ -30,6 +32,18 @@ public enum KerasExportError: Error, CustomStringConvertible {
 public enum KerasFileWriter {
     /// The version string written into `fcnkit_version`.
     public static let fcnkitVersion = "0.1.0"
+
+    /// Why `write` would refuse `model` (a converted network), or nil when it would write it:
+    /// the same checks, without a file.
+    public static func refusal(of model: Model) -> KerasExportError? {
+        guard let weights = model.weights else { return .noWeights }
+        do {
+            _ = try KerasLayerPlan(network: model.network, weights: weights)
+            return nil
+        } catch {
+            return error
+        }
+    }
 
     /// Writes `model` (a converted network) to `path`, atomically.
     public static func write(_ model: Model, to path: String) throws(KerasExportError) {
@@ -59,8 +73,12 @@ public enum KerasFileWriter {
         try root.setAttribute("keras_version", string: "3.0.0")
         try root.setAttribute("backend", string: "tensorflow")
         try root.setAttribute("fcnkit_version", string: fcnkitVersion)
-        try root.setAttribute("fcnkit_source", string: "\(source.path) (\(source.format))")
+        try root.setAttribute("fcnkit_source", string: source.conversion?.source ?? "\(source.path) (\(source.format))")
         try root.setAttribute("fcnkit_input_size", string: "\(inputSize.height)x\(inputSize.width)")
+        if let names = source.classNames {
+            let text = String(decoding: try JSONSerialization.data(withJSONObject: names), as: UTF8.self)
+            try root.setAttribute("fcnkit_class_names", string: text)
+        }
         let weightsGroup = try root.createGroup("model_weights")
         try weightsGroup.setAttribute("keras_version", string: "3.0.0")
         try weightsGroup.setAttribute("backend", string: "tensorflow")

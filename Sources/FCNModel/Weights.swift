@@ -73,14 +73,33 @@ public struct ModelSource: Hashable, Sendable, Codable {
     /// True when the file's kernels were stored flipped for true convolution (Theano) and
     /// the importer flipped them back to cross-correlation.
     public var kernelsFlipped: Bool
+    /// The class names, one per output channel, when the file records them (FCNKit's
+    /// converted files do: `fcnkit_class_names`).
+    public var classNames: [String]?
+    /// For a file FCNKit wrote: the FCNKit version and the classifier it was converted from.
+    public var conversion: Conversion?
+
+    /// What a converted file records of its making.
+    public struct Conversion: Hashable, Sendable, Codable {
+        public var fcnkitVersion: String
+        /// The classifier's file and format, as `path (format)`.
+        public var source: String
+
+        public init(fcnkitVersion: String, source: String) {
+            self.fcnkitVersion = fcnkitVersion
+            self.source = source
+        }
+    }
 
     public init(format: String, path: String, architecturePath: String? = nil, kerasVersion: String? = nil,
-                backend: String? = nil, kernelsFlipped: Bool = false) {
+                backend: String? = nil, kernelsFlipped: Bool = false, classNames: [String]? = nil, conversion: Conversion? = nil) {
         self.format = format
         self.path = path
         self.architecturePath = architecturePath
         self.kerasVersion = kerasVersion
         self.backend = backend
         self.kernelsFlipped = kernelsFlipped
+        self.classNames = classNames
+        self.conversion = conversion
     }
 }

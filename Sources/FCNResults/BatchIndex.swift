@@ -46,12 +46,20 @@ public struct BatchIndex: Sendable {
 
     public init(folder: String) { path = URL(fileURLWithPath: folder).appendingPathComponent(Self.fileName).path }
 
-    /// Appends `entry` as one line. The corresponding C functions are `open` and `write`.
-    public func append(_ entry: Entry) throws(ResultsError) {
+    /// `entry` as one line of JSON, newline included: the index's line, also what
+    /// `fcn heatmap --json` prints.
+    public static func line(_ entry: Entry) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard var line = try? encoder.encode(entry) else { throw .commit(path, reason: "cannot encode the index line") }
+        // Strings, arrays and finite numbers only: encoding cannot fail.
+        var line = try! encoder.encode(entry)
         line.append(UInt8(ascii: "\n"))
+        return line
+    }
+
+    /// Appends `entry` as one line. The corresponding C functions are `open` and `write`.
+    public func append(_ entry: Entry) throws(ResultsError) {
+        let line = Self.line(entry)
         let descriptor = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw .commit(path, reason: String(cString: strerror(errno))) }
         defer { close(descriptor) }

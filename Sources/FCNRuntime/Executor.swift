@@ -80,8 +80,13 @@ public final class Executor {
 
     /// Runs the network on `input`, laid out as the source framework takes it (see `TensorLayout`),
     /// with or without a batch axis; the output has a batch axis exactly when the input has.
-    public func run(_ input: Tensor) throws(ExecutionError) -> Tensor {
+    /// `noting` hears how the input's shape was read when it was not the model's own
+    /// (a 2-D array given to a one-channel model).
+    public func run(_ input: Tensor, noting: (String) -> Void = { _ in }) throws(ExecutionError) -> Tensor {
         let layout = try TensorLayout(inputShape: input.shape, network: network)
+        if layout.addedChannelAxis {
+            noting("the input's shape (\(input.shape.map(String.init).joined(separator: ", "))) is read as one channel")
+        }
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
         let plan = try plan(for: network.inputShape(resizedTo: layout.size))
         let banded = memoryBudget.map { plan.workspaceBytes > $0 } ?? false

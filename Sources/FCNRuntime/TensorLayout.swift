@@ -4,11 +4,13 @@ import FCNModel
 ///
 /// channels_last models take (H, W, C) or (N, H, W, C); channels_first and Caffe models take
 /// (C, H, W) or (N, C, H, W); models declared without a channel axis (Keras on 28×28 inputs)
-/// take (H, W) or (N, H, W).
+/// take (H, W) or (N, H, W). A one-channel model also takes (H, W), NumPy's shape of a gray
+/// image (`addedChannelAxis`).
 struct TensorLayout {
     let batch: Int
     let hasBatchAxis: Bool
     let size: Size2D
+    let addedChannelAxis: Bool
 
     init(inputShape shape: [Int], network: Network) throws(ExecutionError) {
         let channels = network.inputShape.channels
@@ -21,7 +23,7 @@ struct TensorLayout {
             guard shape.last == length, (1...2).contains(shape.count) else {
                 throw .inputShape(found: shape, expected: "(\(length)) or (N, \(length))")
             }
-            (batch, hasBatchAxis, size) = (shape.count == 2 ? shape[0] : 1, shape.count == 2, Size2D(square: 1))
+            (batch, hasBatchAxis, size, addedChannelAxis) = (shape.count == 2 ? shape[0] : 1, shape.count == 2, Size2D(square: 1), false)
             return
         }
         var dimensions = shape
@@ -39,6 +41,8 @@ struct TensorLayout {
             }
             dimensions.append(1)
         }
+        addedChannelAxis = !network.isSequence && network.inputHasChannelAxis && channels == 1 && dimensions.count == 2
+        if addedChannelAxis { dimensions.insert(1, at: format == .channelsLast ? 2 : 0) }
         guard dimensions.count == 3 || dimensions.count == 4 else { throw fail() }
         hasBatchAxis = dimensions.count == 4
         batch = hasBatchAxis ? dimensions[0] : 1

@@ -7,6 +7,8 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
     case notNumPy(path: String)
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     case unsupported(path: String, what: String)
+    case malformedHeader(path: String, reason: String)
+    case tooLarge(path: String, values: Int, limit: Int)
     case unwritable(path: String, reason: String)
 
     public var description: String {
@@ -18,32 +20,49 @@ public enum NumPyError: Error, Equatable, CustomStringConvertible {
         case .truncated(let path, let expected, let actual):
             return "\(path): truncated: the header promises \(expected) bytes of data, the file has \(actual)"
         case .unsupported(let path, let what):
-            return "\(path): \(what); FCNKit reads little-endian float32 arrays in C order "
-                + "(in NumPy: np.ascontiguousarray(x, dtype='<f4'))"
+            return "\(path): \(what)"
+        case .malformedHeader(let path, let reason):
+            return "\(path): the .npy header is malformed: \(reason)"
+        case .tooLarge(let path, let values, let limit):
+            return "\(path): the array has \(values) values, more than the \(limit) FCNKit reads at once"
         case .unwritable(let path, let reason):
             return "\(path): cannot write (\(reason))"
         }
     }
 }
 
-/// NumPy's `.npy` format, versions 1 to 3, for little-endian float32 arrays in C order.
+/// NumPy's `.npy` format, versions 1 to 3. Arrays of any number type NumPy writes by default
+/// (float16/32/64, integers, bool; either byte order; C or Fortran order) are read as float32
+/// in C order; written files are little-endian float32 in C order.
 public enum NumPyFile {
     private static let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59]  // \x93NUMPY
 
-    /// Reads the array at `path`.
-    public static func read(path: String) throws(NumPyError) -> Tensor {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .unreadable(path: path, reason: "no such file")
+    /// The most values `read` accepts by default: 2³⁰ (4 GiB as float32).
+    public static let defaultMaximumValues = 1 << 30
+
+    /// Reads the array at `path` as float32 in C order. The file is mapped, not copied, so
+    /// the only allocation is the result. `noting` hears how a stored array was converted
+    /// (for example "float64 values read as float32").
+    public static func read(path: String, maximumValues: Int = defaultMaximumValues,
+                            noting: (String) -> Void = { _ in }) throws(NumPyError) -> Tensor {
+        let file: MappedFile
+        do { file = try MappedFile(path: path) } catch { throw .unreadable(path: path, reason: error.reason) }
+        return try file.withUnsafeBytes { (bytes) throws(NumPyError) -> Tensor in
+            try decode(bytes, path: path, maximumValues: maximumValues, noting: noting)
         }
-        guard !isDirectory.boolValue, let data = FileManager.default.contents(atPath: path) else {
-            throw .unreadable(path: path, reason: isDirectory.boolValue ? "it is a directory" : "permission denied")
-        }
-        return try decode([UInt8](data), path: path)
     }
 
     /// Decodes the bytes of a `.npy` file; `path` is only used in errors.
-    public static func decode(_ bytes: [UInt8], path: String) throws(NumPyError) -> Tensor {
+    public static func decode(_ bytes: [UInt8], path: String, maximumValues: Int = defaultMaximumValues,
+                              noting: (String) -> Void = { _ in }) throws(NumPyError) -> Tensor {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(NumPyError) -> Tensor in try decode(raw, path: path, maximumValues: maximumValues, noting: noting) }
+        }
+        return try result.get()
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumValues: Int,
+                               noting: (String) -> Void) throws(NumPyError) -> Tensor {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumPy(path: path) }
         let major = bytes[6]
         let headerLength: Int
@@ -57,59 +76,68 @@ public enum NumPyFile {
             headerLength = (0..<4).reduce(0) { $0 | Int(bytes[8 + $1]) << (8 * $1) }
             headerStart = 12
         default:
-            throw .unsupported(path: path, what: "format version \(major)")
+            throw .unsupported(path: path, what: "the .npy format version \(major) is not one FCNKit reads (1 to 3)")
         }
         let dataStart = headerStart + headerLength
         guard bytes.count >= dataStart else {
             throw .truncated(path: path, expectedBytes: dataStart, actualBytes: bytes.count)
         }
-        let header = String(decoding: bytes[headerStart..<dataStart], as: UTF8.self)
-        let descriptor = try value(of: "descr", in: header, path: path)
-        guard descriptor == "'<f4'" || descriptor == "\"<f4\"" else {
-            throw .unsupported(path: path, what: "the array's dtype is \(descriptor)")
+        let header: NumPyHeader
+        do {
+            header = try NumPyHeader(parsing: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[headerStart..<dataStart]), as: UTF8.self))
+        } catch {
+            throw .malformedHeader(path: path, reason: error.reason)
         }
-        guard try value(of: "fortran_order", in: header, path: path) == "False" else {
-            throw .unsupported(path: path, what: "the array is in Fortran order")
-        }
-        let shapeText = try value(of: "shape", in: header, path: path)
-        let shape = shapeText.trimmingCharacters(in: CharacterSet(charactersIn: "()"))
-            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            .compactMap { Int($0) }
-        guard shape.allSatisfy({ $0 >= 0 }), shape.count <= 8 else {
-            throw .unsupported(path: path, what: "the shape \(shapeText) is not understood")
-        }
+        let shape = header.shape
+        guard shape.count <= 8 else { throw .malformedHeader(path: path, reason: "\(shape.count) dimensions (FCNKit reads at most 8)") }
         let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
             let product = partial.0.multipliedReportingOverflow(by: dimension)
             return (product.partialValue, partial.1 || product.overflow)
         }
-        // Checked before any multiplication by 4 can overflow.
-        guard !overflow, count <= (bytes.count - dataStart) / 4 else {
-            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
+        let width = header.elementType.bytes
+        // Checked before any multiplication by the element size can overflow.
+        guard !overflow, count <= (bytes.count - dataStart) / width else {
+            let expected = overflow || count > (Int.max - dataStart) / width ? Int.max : dataStart + count * width
             throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
         }
+        guard count <= maximumValues else { throw .tooLarge(path: path, values: count, limit: maximumValues) }
+        let data = UnsafeRawBufferPointer(rebasing: bytes[dataStart..<(dataStart + count * width)])
+        let type = header.elementType
         var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
-            bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[dataStart..<(dataStart + count * 4)]))
+        if type.isNativeFloat32, !header.fortranOrder {
+            values.withUnsafeMutableBytes { $0.copyMemory(from: data) }
+        } else {
+            // Fortran order stores the first axis fastest: walk the C order's index backwards.
+            let strides = header.fortranOrder ? fortranStrides(shape) : nil
+            values.withUnsafeMutableBufferPointer { target in
+                for index in 0..<count {
+                    let stored = strides.map { storedIndex(of: index, shape: shape, fortranStrides: $0) } ?? index
+                    target[index] = type.value(in: data, at: stored * width)
+                }
             }
+            var changes: [String] = []
+            if !type.isNativeFloat32 { changes.append("\(type.name) values read as float32") }
+            if header.fortranOrder, shape.count > 1 { changes.append("Fortran order read as C order") }
+            if !changes.isEmpty { noting("\(path): \(changes.joined(separator: ", "))") }
         }
         return Tensor(shape: shape, values: values)
     }
 
-    /// The text of one entry of the header dictionary, such as `'<f4'` or `(2, 3)`.
-    private static func value(of key: String, in header: String, path: String) throws(NumPyError) -> String {
-        guard let keyRange = header.range(of: "'\(key)'") ?? header.range(of: "\"\(key)\""),
-              let colon = header[keyRange.upperBound...].firstIndex(of: ":")
-        else {
-            throw .unsupported(path: path, what: "the header has no '\(key)'")
+    /// Element strides of a Fortran-order array of `shape` (first axis fastest).
+    private static func fortranStrides(_ shape: [Int]) -> [Int] {
+        var strides = [Int](repeating: 1, count: shape.count)
+        for axis in shape.indices.dropFirst() { strides[axis] = strides[axis - 1] * shape[axis - 1] }
+        return strides
+    }
+
+    /// Where the element at C-order position `index` is stored in a Fortran-order array.
+    private static func storedIndex(of index: Int, shape: [Int], fortranStrides: [Int]) -> Int {
+        var rest = index, stored = 0
+        for axis in shape.indices.reversed() {
+            stored += (rest % shape[axis]) * fortranStrides[axis]
+            rest /= shape[axis]
         }
-        var rest = header[header.index(after: colon)...].drop { $0 == " " }
-        if rest.first == "(" {
-            guard let close = rest.firstIndex(of: ")") else { throw .unsupported(path: path, what: "the header is malformed") }
-            return String(rest[...close])
-        }
-        rest = rest.prefix { $0 != "," && $0 != "}" }
-        return rest.trimmingCharacters(in: .whitespaces)
+        return stored
     }
 
     /// The bytes of a version 1 `.npy` file holding `tensor` as little-endian float32.

@@ -16,6 +16,10 @@ struct BenchCommand: ParsableCommand {
             Prints the median time over --runs runs after one warm-up run, GFLOP/s (convolution FLOPs \
             2·Cin·Cout·k·k·Hout·Wout, and 2·in·out for dense layers), and the process's peak memory. \
             --patchwise also times the classifier on the crop behind every grid cell.
+
+            Examples:
+              fcn bench models/digits-lenet.h5 --input 240x360 --patchwise
+              fcn bench vgg16.h5 --input 500x500 --threads 2 --profile --json
             """)
 
     @OptionGroup var modelArguments: ModelArguments

@@ -14,10 +14,16 @@ struct HeatmapCommand: ParsableCommand {
         commandName: "heatmap",
         abstract: "Run a classifier as an FCN over images and write class heatmaps, overlays, the score grid and a manifest.",
         discussion: """
-            For each image and class: <image>.<class>.heatmap.png (viridis; the scale is in the manifest), \
-            <image>.<class>.overlay.png, and once per image <image>.grid.npy and <image>.json. Each cell's \
+            For each image and class: <image>.<class>.heatmap.png and <image>.<class>.overlay.png, with a \
+            legend strip (colour bar and its numbers, class, model, scale), and once per image \
+            <image>.grid.npy and <image>.json (the manifest, with the scale's numbers). Each cell's \
             score sits at the centre of its receptive field, interpolated bilinearly between centres. \
             Preprocessing presets are described in docs/heatmaps.md.
+
+            Examples:
+              fcn heatmap models/digits-lenet.h5 models/demo-scene.png -o heatmaps --class 7
+              fcn heatmap model.h5 photos/ --glob '*.jpg' -o out --top 3 --resume
+              fcn heatmap logits.h5 scene.png -o out --class cat --scale per-class --colormap magma --output-size 720
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -44,8 +50,26 @@ struct HeatmapCommand: ParsableCommand {
     @Option(name: .customLong("class"), help: "A class to draw, by index or name; repeat for several (default: the --top classes).")
     var classes: [String] = []
 
-    @Option(help: "Draw the K classes with the highest peak score (default 3; not with --class).")
+    @Option(help: "Draw the K classes that win the most cells (highest score there), skipping a class labelled background; ties by peak score (default 3; not with --class).")
     var top: Int?
+
+    @Option(parsing: .unconditional, help: "The colour scale: auto (probability for models ending in softmax, else per-class), probability (0 to 1), per-class (each class's own min to max), global (the whole grid's min to max), or LO,HI (e.g. -5,5).")
+    var scale = "auto"
+
+    @Option(help: "The colour map of heatmaps and overlays (docs/heatmaps.md compares them).")
+    var colormap: ColorMap = .viridis
+
+    @Option(help: "The heatmap's opacity in the overlays, 0 to 1.")
+    var alpha: Float = HeatmapRenderer.defaultOpacity
+
+    @Flag(help: "No legend strip under the heatmaps and overlays (pictures exactly the output size).")
+    var noLegend = false
+
+    @Option(help: "The pictures' longer side in pixels, \(PictureStyle.longerSideLimits.lowerBound) to \(PictureStyle.longerSideLimits.upperBound) (default: the image's own size, enlarged to \(PictureStyle.minimumLongerSide) when smaller).")
+    var outputSize: Int?
+
+    @Flag(help: "Do not write the score grid <image>.grid.npy (the manifest's grid_file is then null).")
+    var noGrid = false
 
     @Option(help: "Class names, one per line (default: <model>-labels.txt or labels.txt beside the model).")
     var labels: String?
@@ -71,7 +95,10 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels = PixelImage.defaultMaximumPixels
 
-    @Flag(help: "No progress bar.")
+    @Flag(help: "Print one JSON line per input on stdout as it finishes (its index.jsonl entry: status, outputs, timings, error) instead of 'wrote' lines.")
+    var json = false
+
+    @Flag(name: .shortAndLong, help: "Print only errors: no progress bar, notes or 'wrote' lines (index.jsonl still lists every result).")
     var quiet = false
 
     func validate() throws {
@@ -79,6 +106,13 @@ struct HeatmapCommand: ParsableCommand {
         if let top, top < 1 { throw ValidationError("--top must be at least 1.") }
         if top != nil, !classes.isEmpty {
             throw ValidationError("--class and --top both choose the classes to draw; give one of them.")
+        }
+        do { _ = try ColorScale(parsing: scale) } catch { throw ValidationError("\(error)") }
+        guard alpha.isFinite, (0...1).contains(alpha) else {
+            throw ValidationError("--alpha \(alpha): the overlay's opacity must be between 0 (image only) and 1 (heatmap only).")
+        }
+        if let outputSize, !PictureStyle.longerSideLimits.contains(outputSize) {
+            throw ValidationError("--output-size \(outputSize): the pictures' longer side must be \(PictureStyle.longerSideLimits.lowerBound) to \(PictureStyle.longerSideLimits.upperBound) pixels.")
         }
         if overwrite, resume { throw ValidationError("--overwrite and --resume contradict each other; give one of them.") }
         if let shard {
@@ -109,8 +143,9 @@ struct HeatmapCommand: ParsableCommand {
 
     func run() throws {
         StopSignal.install()
+        Note.quiet = quiet
         let folder = try ResultFolder(path: output)
-        let note = { (line: String) in FileHandle.standardError.write(Data("note: \(line)\n".utf8)) }
+        let note = Note.print
         let inputs = try InputList.collect(images, patterns: glob.isEmpty ? InputList.defaultPatterns : glob, excluding: output, note: note)
         let share = try shard.map { try Shard(parsing: $0).share(of: inputs) } ?? inputs
         let (todo, skipped) = try folder.plan(share, policy: overwrite ? .overwrite : resume ? .resume : .refuse)
@@ -118,23 +153,31 @@ struct HeatmapCommand: ParsableCommand {
         let model = try modelArguments.load()
         let converted = try Convolutionalizer.convert(model)
         let executor = try runtime.executor(for: converted)
-        let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model)
+        let names = try ClassNames(explicitPath: labels, modelPath: modelArguments.model, recorded: model.source.classNames)
         try checkCounts(of: converted.network, names: names)
         let requested = classes.reduce(into: [String]()) { kept, name in
             if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
         }
         let job = HeatmapJob(
             model: converted, executor: executor, names: names, requested: requested, top: top ?? 3,
+            style: PictureStyle(colorMap: colormap, scale: try ColorScale(parsing: scale), opacity: alpha,
+                                legend: !noLegend, longerSide: outputSize),
+            writeGrid: !noGrid,
             preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels)
         try job.checkRequestedClasses()
 
         if let signal = StopSignal.requested { try stop(signal, finished: 0, of: todo.count) }
         let created = try folder.create()
         let index = BatchIndex(folder: output)
+        /// Each input's line goes to the index, and with --json to stdout as it is decided.
+        func record(_ entry: BatchIndex.Entry) throws {
+            try index.append(entry)
+            if json { FileHandle.standardOutput.write(BatchIndex.line(entry)) }
+        }
         for input in skipped {
-            try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .skipped,
-                                              outputs: folder.outputs(of: input.name) ?? [],
-                                              timingsMs: [:], error: nil))
+            try record(BatchIndex.Entry(input: input.path, result: input.name, status: .skipped,
+                                        outputs: folder.outputs(of: input.name) ?? [],
+                                        timingsMs: [:], error: nil))
         }
         if !skipped.isEmpty { note("\(skipped.count) of \(share.count) inputs already have complete results (--resume); skipped") }
         var progress = ProgressBar(total: todo.count, enabled: !quiet)
@@ -145,23 +188,23 @@ struct HeatmapCommand: ParsableCommand {
             progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
             do {
                 let staging = try folder.stage()
-                                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
+                let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
                 try StopRequested.check()
                 let outputs = try folder.commit(staging, name: input.name, files: staged.files, manifest: staged.manifest)
                 progress.clear()
-                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .ok, outputs: outputs,
-                                                  timingsMs: staged.timingsMs, error: nil))
+                try record(BatchIndex.Entry(input: input.path, result: input.name, status: .ok, outputs: outputs,
+                                            timingsMs: staged.timingsMs, error: nil))
                 finished += 1
                 // Written straight to the descriptor, so a pipe sees each line as its image finishes.
-                FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8))
+                if !quiet, !json { FileHandle.standardOutput.write(Data("\(input.path): wrote \(outputs.joined(separator: ", "))\n".utf8)) }
             } catch let stopped as StopRequested {
                 progress.clear()
                 try stop(stopped.signal, finished: finished, of: todo.count)
             } catch {
                 progress.clear()
                 failures.append(error)
-                try index.append(BatchIndex.Entry(input: input.path, result: input.name, status: .failed, outputs: [],
-                                                  timingsMs: [:], error: "\(error)"))
+                try record(BatchIndex.Entry(input: input.path, result: input.name, status: .failed, outputs: [],
+                                            timingsMs: [:], error: "\(error)"))
                 if todo.count > 1 { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
             }
         }
@@ -179,10 +222,7 @@ struct HeatmapCommand: ParsableCommand {
             guard let list, let count = Self.numbers(list)?.count, count != 1, count != channels else { continue }
             throw HeatmapInputError(path: "\(option) \(list)", reason: "\(count) values but the model takes \(channels) channel\(channels == 1 ? "" : "s"); give one value, or one per channel")
         }
-        let classes = (try? network.outputShapes())?.last?.channels ?? 0
-        if let labels = names.names, labels.count != classes {
-            throw HeatmapInputError(path: names.path ?? "labels", reason: "has \(labels.count) names but the model has \(classes) classes; give one name per line, in class order")
-        }
+        try names.checkCount(classes: (try? network.outputShapes())?.last?.channels ?? 0)
     }
 
     /// Ends the run after a stop request with one line on what is finished, exiting 128 + signal.
@@ -212,6 +252,7 @@ struct HeatmapCommand: ParsableCommand {
 }
 
 extension Preprocessing.Preset: ExpressibleByArgument {}
+extension ColorMap: ExpressibleByArgument {}
 
 /// The error `fcn heatmap` exits with when some of several images failed.
 struct HeatmapFailures: Error, CustomStringConvertible {
@@ -221,6 +262,7 @@ struct HeatmapFailures: Error, CustomStringConvertible {
     var description: String {
         failed == total
             ? "all \(total) images failed (see above); nothing was written"
-            : "\(failed) of \(total) images failed (see above); the other \(total - failed) were written to \(folder)"
+            : "\(failed) of \(total) images failed (see above); "
+                + (total - failed == 1 ? "the other one was written to \(folder)" : "the other \(total - failed) were written to \(folder)")
     }
 }

@@ -14,7 +14,7 @@ extension HeatmapJob {
     func processSequence(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
         var timings: [String: Double] = [:]
         var stored: Tensor!
-        timings["decode_ms"] = try Stopwatch.milliseconds { stored = try NumPyFile.read(path: path) }
+        timings["decode_ms"] = try Stopwatch.milliseconds { stored = try NumPyFile.read(path: path, noting: Note.print) }
         let network = model.network
         let channels = network.inputShape.channels
         let shape = stored.shape
@@ -35,10 +35,9 @@ extension HeatmapJob {
         let geometry = try NetworkGeometry(network: network, inputSize: Size2D(height: 1, width: length))
         guard let last = geometry.layers.last?.horizontal else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
         let rows = (0..<classes).map { k in (0..<cells).map { gridTensor.values[$0 * classes + k] } }
-        let peaks = rows.map { row in row.indices.max { row[$0] < row[$1] }! }
-        let chosen = requested.isEmpty
-            ? Array((0..<classes).sorted { rows[$0][peaks[$0]] > rows[$1][peaks[$1]] }.prefix(top))
-            : try requested.map { try names.index(of: $0, classes: classes) }
+        let ranking = ClassRanking(values: gridTensor.values, classes: classes)
+        let peaks = ranking.peakCells
+        let chosen = try chosenClasses(ranking: ranking, classes: classes)
         let probabilities = Self.isProbability(network)
         let picked = chosen.flatMap { rows[$0] }
         let (low, high) = (picked.min() ?? 0, picked.max() ?? 1)
@@ -48,10 +47,11 @@ extension HeatmapJob {
             let plot = SequencePlot(scores: chosen.map { rows[$0] }, length: length, start: last.start, jump: Double(last.jump), low: low, high: high)
             try plot.render().writePNG(to: folder.appendingPathComponent(plotName).path)
         }
-        let gridName = "\(stem).grid.npy"
-        try NumPyFile.write(gridTensor, to: folder.appendingPathComponent(gridName).path)
+        let gridName = writeGrid ? "\(stem).grid.npy" : nil
+        if let gridName { try NumPyFile.write(gridTensor, to: folder.appendingPathComponent(gridName).path) }
+        let files = [plotName] + [gridName].compactMap { $0 }
         let entries = chosen.enumerated().map { order, index in
-            SequenceManifest.ClassEntry(index: index, name: names.name(index), peakScore: rows[index][peaks[index]], peakCell: peaks[index],
+            SequenceManifest.ClassEntry(index: index, name: names.name(index), peakScore: ranking.peaks[index], peakCell: peaks[index],
                                         peakSample: last.start + Double(peaks[index]) * Double(last.jump),
                                         lineColor: SequencePlot.lineColor(order))
         }
@@ -59,9 +59,8 @@ extension HeatmapJob {
             model: model.source.path, sequence: path, length: length, channels: channels, grid: cells, stride: last.jump,
             offset: last.start, receptiveField: last.receptiveField,
             scale: HeatmapManifest.Scale(low: low, high: high, meaning: (probabilities ? "softmax probability" : "raw score") + ", plotted from the lowest to the highest score of the classes drawn"),
-            classes: entries, plot: plotName, gridFile: gridName, timingsMs: timings,
-            files: [plotName, gridName])
-        return Staged(files: [plotName, gridName], manifest: try JSONOutput.data(manifest), timingsMs: timings)
+            classes: entries, plot: plotName, gridFile: Nullable(gridName), timingsMs: timings, files: files)
+        return Staged(files: files, manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
 }
 
@@ -89,7 +88,8 @@ struct SequenceManifest: Encodable {
     let scale: HeatmapManifest.Scale
     let classes: [ClassEntry]
     let plot: String
-    let gridFile: String
+    /// The score grid's file, or null with --no-grid.
+    let gridFile: Nullable<String>
     let timingsMs: [String: Double]
     /// The result set's files but the manifest (docs/heatmaps.md, "Result sets").
     let files: [String]

@@ -6,56 +6,7 @@ import FCNRuntime
 import FCNTensorIO
 import Foundation
 
-/// Class names from a labels file (one per line), or the indices when there is none.
-struct ClassNames {
-    let names: [String]?
-    /// The labels file read, if any.
-    let path: String?
-
-    /// Reads `explicitPath`, or else `<model stem>-labels.txt` or `labels.txt` beside the model.
-    init(explicitPath: String?, modelPath: String) throws {
-        let model = URL(fileURLWithPath: modelPath)
-        let stem = model.deletingPathExtension().lastPathComponent
-        let candidates = explicitPath.map { [$0] } ?? [
-            model.deletingLastPathComponent().appendingPathComponent("\(stem)-labels.txt").path,
-            model.deletingLastPathComponent().appendingPathComponent("labels.txt").path,
-        ]
-        guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            if let explicitPath { throw HeatmapInputError(path: explicitPath, reason: "no such file") }
-            names = nil
-            self.path = nil
-            return
-        }
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-            throw HeatmapInputError(path: path, reason: "not UTF-8 text")
-        }
-        self.path = path
-        names = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .reversed().drop { $0.isEmpty }.reversed()
-    }
-
-    func name(_ index: Int) -> String {
-        guard let names, index < names.count, !names[index].isEmpty else { return String(index) }
-        return names[index]
-    }
-
-    /// The index of a class given by number or name.
-    func index(of requested: String, classes: Int) throws -> Int {
-        if let index = Int(requested) {
-            guard (0..<classes).contains(index) else {
-                throw HeatmapInputError(path: "--class", reason: "class \(index) is out of range: the model has classes 0 to \(classes - 1)")
-            }
-            return index
-        }
-        guard let index = names?.firstIndex(of: requested), index < classes else {
-            let known = names.map { $0.prefix(classes).joined(separator: ", ") } ?? "no labels file; use class numbers 0 to \(classes - 1)"
-            throw HeatmapInputError(path: "--class", reason: "no class named '\(requested)'; known: \(known)")
-        }
-        return index
-    }
-}
-
-/// A problem with one input of `fcn heatmap` (an image, the labels, a class, the output folder).
+/// A problem with one input of `fcn heatmap` or `fcn convert` (an image, the labels, a class, the output folder).
 struct HeatmapInputError: Error, CustomStringConvertible {
     let path: String
     let reason: String
@@ -69,6 +20,9 @@ struct HeatmapJob {
     let names: ClassNames
     let requested: [String]
     let top: Int
+    let style: PictureStyle
+    /// Whether to write the score grid (`<leaf>.grid.npy`; off with --no-grid).
+    let writeGrid: Bool
     let preprocessing: Preprocessing
     let grayInput: Bool
     let resize: Int?
@@ -96,7 +50,14 @@ struct HeatmapJob {
         if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
-        timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
+        timings["decode_ms"] = try Stopwatch.milliseconds {
+            do {
+                original = try PixelImage.read(path: path, maximumPixels: maximumPixels)
+            } catch ImageError.tooLarge(_, let size, let limit) {
+                throw HeatmapInputError(path: path, reason: "the image is \(size.width)x\(size.height) pixels, more than --max-pixels \(limit); "
+                                        + "raise the limit (decoding takes 3 bytes per pixel) or give a smaller image")
+            }
+        }
         let image = resize.map { original.resized(shorterSide: $0) } ?? original!
         let network = model.network
         let minimum = network.inputShape.spatial
@@ -119,58 +80,71 @@ struct HeatmapJob {
         guard let last = geometry.layers.last else { throw HeatmapInputError(path: path, reason: "the model has no layers") }
         let placement = CellPlacement(startY: last.vertical.start, startX: last.horizontal.start,
                                       jumpY: Double(last.vertical.jump), jumpX: Double(last.horizontal.jump))
-        let peaks = (0..<grid.channels).map { Self.peak(of: $0, in: grid) }
-        let chosen = requested.isEmpty
-            ? Array(peaks.indices.sorted { peaks[$0].value > peaks[$1].value }.prefix(top))
-            : try requested.map { try names.index(of: $0, classes: grid.channels) }
+        let ranking = ClassRanking(values: grid.values, classes: grid.channels)
+        let chosen = try chosenClasses(ranking: ranking, classes: grid.channels)
         let probabilities = Self.isProbability(network)
-        let (low, high) = probabilities ? (Float(0), Float(1)) : (grid.values.min() ?? 0, grid.values.max() ?? 1)
+        let scale = style.scale.resolved(probabilities: probabilities)
 
         var written: [String] = []
         var entries: [HeatmapManifest.ClassEntry] = []
-        let inputPerPixel = (Double(image.size.height) / Double(original.size.height), Double(image.size.width) / Double(original.size.width))
+        let base = original.resized(by: style.pictureFactor(for: original.size))
+        let inputPerPixel = (Double(image.size.height) / Double(base.size.height), Double(image.size.width) / Double(base.size.width))
+        let imagePerInput = (Double(original.size.height) / Double(image.size.height), Double(original.size.width) / Double(image.size.width))
+        let caption = HeatmapLegend.caption(modelFile: URL(fileURLWithPath: model.source.path).lastPathComponent, scale: scale)
         timings["render_ms"] = try Stopwatch.milliseconds {
             for index in chosen {
                 try StopRequested.check()
                 let name = names.name(index)
                 let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
-                let field = HeatmapRenderer.field(grid: grid, channel: index, placement: placement, size: original.size,
+                let field = HeatmapRenderer.field(grid: grid, channel: index, placement: placement, size: base.size,
                                                   inputPerPixel: inputPerPixel)
-                let heatmap = HeatmapRenderer.colored(field, size: original.size, low: low, high: high)
+                let range = scale.range(ofClass: index, in: grid)
+                let pictures = style.pictures(field: field, on: base, range: range,
+                                              title: HeatmapLegend.title(classIndex: index, name: name), caption: caption)
                 let heatmapName = "\(stem).\(String(safe)).heatmap.png"
                 let overlayName = "\(stem).\(String(safe)).overlay.png"
-                try heatmap.writePNG(to: folder.appendingPathComponent(heatmapName).path)
-                try HeatmapRenderer.overlay(heatmap, on: original).writePNG(to: folder.appendingPathComponent(overlayName).path)
+                try pictures.heatmap.writePNG(to: folder.appendingPathComponent(heatmapName).path)
+                try pictures.overlay.writePNG(to: folder.appendingPathComponent(overlayName).path)
                 written += [heatmapName, overlayName]
-                let peak = peaks[index]
+                let peak = (row: ranking.peakCells[index] / grid.size.width, column: ranking.peakCells[index] % grid.size.width)
                 let centre = placement.centre(row: peak.row, column: peak.column)
                 entries.append(HeatmapManifest.ClassEntry(
-                    index: index, name: name, peakScore: peak.value, peakCell: [peak.row, peak.column],
-                    peakPixel: [centre.y / inputPerPixel.0, centre.x / inputPerPixel.1], heatmap: heatmapName, overlay: overlayName))
+                    index: index, name: name, cellShare: ranking.shares[index], peakScore: ranking.peaks[index], peakCell: [peak.row, peak.column],
+                    peakPixel: [centre.y * imagePerInput.0, centre.x * imagePerInput.1], scale: [range.low, range.high],
+                    heatmap: heatmapName, overlay: overlayName))
             }
         }
-        let gridName = "\(stem).grid.npy"
-        try NumPyFile.write(gridTensor, to: folder.appendingPathComponent(gridName).path)
+        let gridName = writeGrid ? "\(stem).grid.npy" : nil
+        if let gridName { try NumPyFile.write(gridTensor, to: folder.appendingPathComponent(gridName).path) }
+        let files = written + [gridName].compactMap { $0 }
         let manifest = HeatmapManifest(
             model: model.source.path, image: path, imageSize: [original.size.height, original.size.width],
-            inputSize: [image.size.height, image.size.width], preprocessing: preprocessing, grid: [grid.size.height, grid.size.width],
+            inputSize: [image.size.height, image.size.width], pictureSize: [base.size.height, base.size.width],
+            legend: style.legend, preprocessing: preprocessing, grid: [grid.size.height, grid.size.width],
             stride: [last.vertical.jump, last.horizontal.jump], offset: [placement.startY, placement.startX],
             receptiveField: [last.vertical.receptiveField, last.horizontal.receptiveField],
-            scale: HeatmapManifest.Scale(low: low, high: high, meaning: probabilities ? "softmax probability" : "raw score, min to max of the grid"),
-            colorMap: "viridis", classes: entries, gridFile: gridName, timingsMs: timings,
-            files: written + [gridName])
-        return Staged(files: written + [gridName], manifest: try JSONOutput.data(manifest), timingsMs: timings)
+            scale: HeatmapManifest.ScaleUsed(mode: scale.description, requested: style.scale.description,
+                                             meaning: Self.meaning(of: scale, probabilities: probabilities)),
+            colorMap: style.colorMap.rawValue, alpha: style.opacity, classes: entries, gridFile: Nullable(gridName), timingsMs: timings,
+            files: files)
+        return Staged(files: files, manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
 
-    private static func peak(of channel: Int, in grid: MapImage) -> (value: Float, row: Int, column: Int) {
-        var best = (value: -Float.infinity, row: 0, column: 0)
-        for row in 0..<grid.size.height {
-            for column in 0..<grid.size.width {
-                let value = grid.values[(row * grid.size.width + column) * grid.channels + channel]
-                if value > best.value { best = (value, row, column) }
-            }
+    /// The classes to draw: those asked for with --class, else the --top best by `ranking`.
+    func chosenClasses(ranking: ClassRanking, classes: Int) throws -> [Int] {
+        guard requested.isEmpty else { return try requested.map { try names.index(of: $0, classes: classes) } }
+        return ranking.top(top, name: names.name)
+    }
+
+    /// What the ends of the colour bar mean under `scale`, for the manifest.
+    private static func meaning(of scale: ColorScale, probabilities: Bool) -> String {
+        let scores = probabilities ? "softmax probability" : "raw score (logit)"
+        switch scale {
+        case .auto, .probability: return "\(scores), 0 to 1"
+        case .perClass: return "\(scores), each class's own minimum to maximum over the grid"
+        case .global: return "\(scores), minimum to maximum of the whole grid, shared by all classes"
+        case .fixed: return "\(scores), the range given with --scale"
         }
-        return best
     }
 
     /// Whether the network ends in a softmax (scores are probabilities in [0, 1]).
@@ -195,9 +169,13 @@ struct HeatmapManifest: Encodable {
     struct ClassEntry: Encodable {
         let index: Int
         let name: String
+        /// The fraction of grid cells whose highest score is this class's (what --top ranks by).
+        let cellShare: Double
         let peakScore: Float
         let peakCell: [Int]
         let peakPixel: [Double]
+        /// The scores at the colour bar's ends, [low, high].
+        let scale: [Float]
         let heatmap: String
         let overlay: String
     }
@@ -208,21 +186,46 @@ struct HeatmapManifest: Encodable {
         let meaning: String
     }
 
+    /// The colour scale the pictures use: `mode` is what `requested` (--scale) resolved to;
+    /// each class's numbers are in its entry.
+    struct ScaleUsed: Encodable {
+        let mode: String
+        let requested: String
+        let meaning: String
+    }
+
     let model: String
     let image: String
     let imageSize: [Int]
     let inputSize: [Int]
+    /// The pictures' size without the legend, [height, width].
+    let pictureSize: [Int]
+    let legend: Bool
     let preprocessing: Preprocessing
     let grid: [Int]
     let stride: [Int]
     let offset: [Double]
     let receptiveField: [Int]
-    let scale: Scale
+    let scale: ScaleUsed
     let colorMap: String
+    /// The heatmap's opacity in the overlays.
+    let alpha: Float
     let classes: [ClassEntry]
-    let gridFile: String
+    /// The score grid's file, or null with --no-grid.
+    let gridFile: Nullable<String>
     let timingsMs: [String: Double]
     /// Every file of this image's result set but the manifest, relative to its folder; the
     /// result set is complete when all are present (docs/heatmaps.md).
     let files: [String]
+}
+
+/// An optional that is written as JSON null when absent (instead of the key being left out).
+struct Nullable<Wrapped: Encodable>: Encodable {
+    let value: Wrapped?
+    init(_ value: Wrapped?) { self.value = value }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let value { try container.encode(value) } else { try container.encodeNil() }
+    }
 }

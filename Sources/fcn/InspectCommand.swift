@@ -8,7 +8,12 @@ import Foundation
 struct InspectCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show each layer's output shape, parameters and receptive field, and whether the model converts to an FCN.")
+        abstract: "Show each layer's output shape, parameters and receptive field, and whether the model converts to an FCN.",
+        discussion: """
+            Examples:
+              fcn inspect models/digits-lenet.h5 --input 240x360
+              fcn inspect weights.h5 --arch model.json --json
+            """)
 
     @OptionGroup var modelArguments: ModelArguments
 

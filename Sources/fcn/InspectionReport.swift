@@ -1,6 +1,7 @@
 import FCNDiagnostics
 import FCNConvert
 import FCNGeometry
+import FCNKerasExport
 import FCNModel
 
 /// What `fcn inspect` reports about a model: one row per layer and a summary. Its JSON form
@@ -8,13 +9,17 @@ import FCNModel
 struct InspectionReport: Encodable {
     struct Source: Encodable {
         let path: String
-        let architecture: String?
+        @NullWhenAbsent var architecture: String?
         let format: String
-        let kerasVersion: String?
-        let backend: String?
+        @NullWhenAbsent var kerasVersion: String?
+        @NullWhenAbsent var backend: String?
         let dataFormat: String
         let kernelsFlipped: Bool
         let hasWeights: Bool
+        /// The class names the file records (FCNKit's converted files do).
+        @NullWhenAbsent var classNames: [String]?
+        /// For a file FCNKit wrote: the classifier it was converted from.
+        @NullWhenAbsent var convertedFrom: String?
     }
 
     struct Row: Encodable {
@@ -26,18 +31,24 @@ struct InspectionReport: Encodable {
         let inputs: [String]
         let outputShape: [Int]
         let params: Int
-        let activation: String?
-        let kernel: [Int]?
-        let stride: [Int]?
-        let padding: [Int]?
-        let receptiveField: [Int]?
-        let jump: [Int]?
-        let start: [Double]?
-        let effectivePadding: [Int]?
+        @NullWhenAbsent var activation: String?
+        @NullWhenAbsent var kernel: [Int]?
+        @NullWhenAbsent var stride: [Int]?
+        @NullWhenAbsent var padding: [Int]?
+        @NullWhenAbsent var receptiveField: [Int]?
+        @NullWhenAbsent var jump: [Int]?
+        @NullWhenAbsent var start: [Double]?
+        @NullWhenAbsent var effectivePadding: [Int]?
         let convolutionalizable: Bool
         /// What the layer becomes in the FCN: kept, convolution, pooling window, removed, folded, refused.
         let fcnForm: String
-        let reason: String?
+        @NullWhenAbsent var reason: String?
+    }
+
+    /// Whether `fcn convert` can write the converted network as a Keras file.
+    struct KerasFile: Encodable {
+        let writable: Bool
+        @NullWhenAbsent var reason: String?
     }
 
     let model: Source
@@ -47,7 +58,9 @@ struct InspectionReport: Encodable {
     let layers: [Row]
     let totalParams: Int
     let convolutionalizable: Bool
-    let reason: String?
+    @NullWhenAbsent var reason: String?
+    /// Null for a model that does not convert or has no weights.
+    @NullWhenAbsent var kerasFile: KerasFile?
     /// Only when an input size was asked for.
     let outputGrid: [Int]?
     let receptiveField: [Int]?
@@ -61,7 +74,8 @@ struct InspectionReport: Encodable {
         self.model = Source(
             path: model.source.path, architecture: model.source.architecturePath, format: model.source.format,
             kerasVersion: model.source.kerasVersion, backend: model.source.backend, dataFormat: format.rawValue,
-            kernelsFlipped: model.source.kernelsFlipped, hasWeights: model.weights != nil)
+            kernelsFlipped: model.source.kernelsFlipped, hasWeights: model.weights != nil, classNames: model.source.classNames,
+            convertedFrom: model.source.conversion.map { "\($0.source), by FCNKit \($0.fcnkitVersion)" })
         var analysedSize = input ?? network.inputShape.spatial
         let classifierInputs = try network.inputShapes()
         let classifierOutputs = try network.outputShapes()
@@ -106,6 +120,10 @@ struct InspectionReport: Encodable {
         layers = rows
         totalParams = rows.reduce(0) { $0 + $1.params }
         convolutionalizable = form.network != nil
+        if form.network != nil, model.weights != nil {
+            let refusal = KerasFileWriter.refusal(of: try Convolutionalizer.convert(model))
+            kerasFile = KerasFile(writable: refusal == nil, reason: refusal?.description)
+        }
         reason = form.refusal.map { "layer \(QuotedName.quoted($0.layer.name)) (\($0.layer.sourceClass)): \($0.reason)" }
         outputGrid = input == nil || form.network == nil ? nil : [geometry.outputGrid.height, geometry.outputGrid.width]
         let last = form.network == nil ? nil : geometry.output

@@ -39,6 +39,10 @@ struct InspectionTable {
         lines.append(report.convolutionalizable
                      ? "Converts to a fully convolutional network: yes"
                      : "Converts to a fully convolutional network: no (\(report.reason ?? ""))")
+        if let file = report.kerasFile {
+            lines.append(file.writable ? "fcn convert writes it as a Keras .h5: yes"
+                                       : "fcn convert writes it as a Keras .h5: no (\(file.reason ?? ""))")
+        }
         return lines.joined(separator: "\n")
     }
 

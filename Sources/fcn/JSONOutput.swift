@@ -13,3 +13,17 @@ enum JSONOutput {
         String(decoding: try data(value), as: UTF8.self)
     }
 }
+
+/// An optional that a JSON report always writes, as `null` when absent, so that every
+/// documented key is there for readers (Swift's encoder leaves absent optionals out).
+@propertyWrapper
+struct NullWhenAbsent<Value: Encodable>: Encodable {
+    var wrappedValue: Value?
+
+    init(wrappedValue: Value?) { self.wrappedValue = wrappedValue }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        if let wrappedValue { try container.encode(wrappedValue) } else { try container.encodeNil() }
+    }
+}

@@ -10,13 +10,17 @@ struct RunCommand: ParsableCommand {
         abstract: "Run a model as stored on an input .npy and write its output .npy.",
         discussion: """
             A classifier on its own input size gives its class scores; a converted FCN on a larger \
-            input gives the score grid. Inputs are float32 in the model's own layout: (H, W, C) or \
-            (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe.
+            input gives the score grid. Inputs are in the model's own layout: (H, W, C) or \
+            (N, H, W, C) for channels_last models, (C, H, W) or (N, C, H, W) for channels_first and Caffe; \
+            a one-channel model also takes (H, W).
+
+            Examples:
+              fcn run digits-fcn.h5 scene.npy -o grid.npy
             """)
 
     @OptionGroup var modelArguments: ModelArguments
 
-    @Argument(help: "The input tensor (.npy, little-endian float32, C order).")
+    @Argument(help: "The input tensor (.npy: float32 as is; float16/64, integers and bool converted, with a note on stderr).")
     var input: String
 
     @Option(name: .shortAndLong, help: "Where to write the output tensor (.npy).")
@@ -27,7 +31,7 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         let model = try modelArguments.load()
         let executor = try runtime.executor(for: model)
-        let result = try executor.run(try NumPyFile.read(path: input))
+        let result = try executor.run(try NumPyFile.read(path: input, noting: Note.print), noting: { Note.print("\(input): \($0)") })
         try NumPyFile.write(result, to: output)
     }
 }

@@ -16,6 +16,10 @@ struct VerifyCommand: ParsableCommand {
             the crop behind it. Where a layer pads, the FCN sees real image around a crop where the \
             classifier saw zeros, so there (b) compares against a plain, independent evaluation of the \
             FCN and prints the classifier difference as information. Inputs are seeded random values in [0, 1).
+
+            Examples:
+              fcn verify models/digits-lenet.h5
+              fcn verify classifier.h5 --converted classifier-fcn.h5 --input 100x140 --json
             """)
 
     @OptionGroup var modelArguments: ModelArguments
@@ -37,6 +41,9 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "A converted file to check against the classifier (such as one fcn convert wrote), instead of converting here.")
     var converted: String?
 
+    @Flag(help: "Print the report as JSON (the same checks and verdict) instead of text.")
+    var json = false
+
     func validate() throws {
         guard samples >= 1 else { throw ValidationError("--samples must be at least 1.") }
         guard tolerance > 0 else { throw ValidationError("--tolerance must be positive.") }
@@ -48,22 +55,42 @@ struct VerifyCommand: ParsableCommand {
         let verifier = try Verifier(classifier: model, converted: convertedModel, options: conversion.options, threads: runtime.threads,
                                     memoryBudget: runtime.memoryBudget)
         let report = try verifier.verify(largeSize: input, samples: samples, tolerance: tolerance, seed: seed)
-        let small = report.classifierSize
-        print("Model: \(model.source.path) (\(model.source.format))")
-        print("(a) at the classifier's size \(small): FCN vs classifier: \(describe(report.atClassifierSize))")
-        print("(b) at \(report.largeSize): grid \(report.grid), \(report.cells.count) sampled cells (corners included)")
-        if let context = report.contextEffect {
-            print("    the network pads, so cells near the border see real image where the classifier saw zeros;")
-            print("    context effect (FCN cell vs classifier on its zero-filled crop, information): "
-                  + "max abs \(format(context.maximumAbsoluteError)), relative \(format(context.relativeError))")
-            print("    FCN cell vs independent plain evaluation: \(describe(report.sampledCells))")
+        let verdict = Self.verdict(report)
+        if json {
+            print(try JSONOutput.text(VerifyJSON(model: model.source, report: report, verdict: verdict)))
         } else {
-            print("    the network never pads: FCN cell vs classifier on the crop behind it: \(describe(report.sampledCells))")
+            let small = report.classifierSize
+            print("Model: \(model.source.path) (\(model.source.format))")
+            print("(a) at the classifier's size \(small): FCN vs classifier: \(describe(report.atClassifierSize))")
+            print("(b) at \(report.largeSize): grid \(report.grid), \(report.cells.count) sampled cells (corners included)")
+            if let context = report.contextEffect {
+                print("    the network pads, so cells near the border see real image where the classifier saw zeros;")
+                print("    context effect (FCN cell vs classifier on its zero-filled crop, information): "
+                      + "max abs \(format(context.maximumAbsoluteError)), relative \(format(context.relativeError))")
+                print("    FCN cell vs independent plain evaluation: \(describe(report.sampledCells))")
+            } else {
+                print("    the network never pads: FCN cell vs classifier on the crop behind it: \(describe(report.sampledCells))")
+            }
+            if report.passed { print(verdict) }
         }
         guard report.passed else {
             throw VerificationFailure(tolerance: tolerance)
         }
-        print("Verified: the fully convolutional form equals the classifier within \(format(tolerance)).")
+    }
+
+    /// What was proven, worded so that it cannot be read as more: for nets that pad, larger
+    /// grids are checked against an independent evaluation, not against the classifier.
+    static func verdict(_ report: VerificationReport) -> String {
+        let tolerance = String(format: "%.2e", Double(report.tolerance))
+        guard report.passed else { return "Not verified: an error is above the tolerance \(tolerance)." }
+        if report.neverPads {
+            return "Verified within \(tolerance): the FCN equals the classifier at its size \(report.classifierSize), "
+                + "and at \(report.largeSize) every sampled cell equals the classifier on the crop behind it."
+        }
+        return "Verified within \(tolerance): the FCN equals the classifier at its size \(report.classifierSize); "
+            + "at \(report.largeSize) every sampled cell equals an independent evaluation of the FCN. "
+            + "Because the network pads, cells differ from the classifier on their crops wherever a receptive field "
+            + "reaches past a crop's edge (the context effect above): there the FCN sees real image, the classifier zeros."
     }
 
     private func describe(_ agreement: Agreement) -> String {
@@ -93,3 +120,51 @@ struct ConversionArguments: ParsableArguments {
 }
 
 extension GlobalPoolingConversion: ExpressibleByArgument {}
+
+/// `fcn verify --json`: both checks with their numbers, and the verdict.
+struct VerifyJSON: Encodable {
+    struct Check: Encodable {
+        let maxAbsoluteError: Float
+        let relativeError: Float
+        let values: Int
+        let ok: Bool
+    }
+
+    let model: String
+    let format: String
+    let classifierSize: [Int]
+    let largeSize: [Int]
+    let grid: [Int]
+    let sampledCells: [[Int]]
+    /// False when the network pads: then `sampled_check` is against an independent evaluation.
+    let neverPads: Bool
+    let atClassifierSize: Check
+    let sampledCheck: Check
+    /// What `sampled_check` compared against: "classifier on the crop" or "independent evaluation".
+    let sampledAgainst: String
+    @NullWhenAbsent var contextEffect: Check?
+    let tolerance: Float
+    let passed: Bool
+    let verdict: String
+
+    init(model: ModelSource, report: VerificationReport, verdict: String) {
+        func check(_ agreement: Agreement) -> Check {
+            Check(maxAbsoluteError: agreement.maximumAbsoluteError, relativeError: agreement.relativeError, values: agreement.count,
+                  ok: agreement.relativeError <= report.tolerance)
+        }
+        self.model = model.path
+        format = model.format
+        classifierSize = [report.classifierSize.height, report.classifierSize.width]
+        largeSize = [report.largeSize.height, report.largeSize.width]
+        grid = [report.grid.height, report.grid.width]
+        sampledCells = report.cells.map { [$0.row, $0.column] }
+        neverPads = report.neverPads
+        atClassifierSize = check(report.atClassifierSize)
+        sampledCheck = check(report.sampledCells)
+        sampledAgainst = report.neverPads ? "classifier on the crop" : "independent evaluation"
+        contextEffect = report.contextEffect.map(check)
+        tolerance = report.tolerance
+        passed = report.passed
+        self.verdict = verdict
+    }
+}

@@ -33,7 +33,7 @@ import _FCNTestSupport
     }
 
     @Test(arguments: [
-        ("truncated.png", "cannot read the image"), ("truncated.jpg", "truncated"), ("not-an-image.png", "not a PNG or JPEG"),
+        ("truncated.png", "the file ends before the image does (truncated or damaged)"), ("truncated.jpg", "truncated"), ("not-an-image.png", "not a PNG or JPEG"),
         ("zero-width.png", "cannot read the image"), ("huge.png", "limit"), ("absent.png", "no such file"),
     ])
     func refusesBrokenImages(name: String, fragment: String) {
@@ -46,7 +46,9 @@ import _FCNTestSupport
     }
 
     @Test func theLimitIsOverridable() {
-        #expect(throws: ImageError.self) { try PixelImage.read(path: Fixtures.path("images/rgb8.png"), maximumPixels: 100) }
+        #expect(throws: ImageError.tooLarge(path: Fixtures.path("images/rgb8.png"), size: Size2D(height: 11, width: 19), limit: 100)) {
+            try PixelImage.read(path: Fixtures.path("images/rgb8.png"), maximumPixels: 100)
+        }
         #expect(throws: Never.self) { try PixelImage.read(path: Fixtures.path("images/rgb8.png"), maximumPixels: 209) }
     }
 

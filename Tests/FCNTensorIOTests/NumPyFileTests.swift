@@ -41,16 +41,65 @@ import _FCNTestSupport
         return [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(text.utf8.count), 0] + Array(text.utf8) + data
     }
 
+    /// The expected values NumPy gave each fixture (scripts/golden/make_npy_fixtures.py).
+    private struct Expected: Decodable {
+        let shape: [Int]?
+        let values: [Float]?
+    }
+
+    private static let expected: [String: Expected] = Fixtures.decodeJSON("npy/expected.json")
+
+    @Test(arguments: ["float64", "uint8", "int16_big", "int64", "float16", "bool", "fortran", "gray_2d", "float32"])
+    func readsNumPysDefaultTypesAsFloat32(name: String) throws {
+        let reference = try #require(Self.expected[name])
+        var notes: [String] = []
+        let tensor = try NumPyFile.read(path: Fixtures.path("npy/\(name).npy"), noting: { notes.append($0) })
+        #expect(tensor.shape == reference.shape)
+        #expect(tensor.values == reference.values)
+        // Only a stored form other than little-endian float32 in C order is worth a note.
+        let converted = !["float32", "gray_2d"].contains(name)
+        #expect(notes.count == (converted ? 1 : 0), "\(notes)")
+        if name == "float64" { #expect(notes.first?.hasSuffix("float64 values read as float32") == true) }
+        if name == "fortran" { #expect(notes.first?.hasSuffix("Fortran order read as C order") == true) }
+    }
+
+    /// Every header made wrong on purpose is refused with its reason; NumPy itself reads three
+    /// of them (a repeated key, where it keeps the last; structured and complex types), which
+    /// have no float32 reading that could not mislead.
     @Test(arguments: [
-        ("{'descr': '<f8', 'fortran_order': False, 'shape': (1,), }", "dtype"),
-        ("{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", "dtype"),
-        ("{'descr': '<f4', 'fortran_order': True, 'shape': (1,), }", "Fortran"),
+        ("bad_shape_overflow", "the shape entry 99999999999999999999 is too large"),
+        ("bad_shape_word", "not a non-negative integer"),
+        ("bad_shape_not_tuple", "is an integer, not a tuple"),
+        ("bad_duplicate_descr", "the key 'descr' appears twice"),
+        ("bad_extra_key", "unexpected key 'x'"),
+        ("bad_missing_shape", "no 'shape'"),
+        ("bad_structured", "unexpected value"),
+        ("bad_complex", "the dtype '<c8' is not a number type"),
+        ("bad_object", "the dtype '|O' is not a number type"),
+        ("bad_trailing_text", "text after the header dictionary"),
+        ("bad_unterminated", "the header ends inside the shape"),
     ])
-    func refusesOtherDataTypesAndOrders(dictionary: String, fragment: String) {
-        #expect(throws: NumPyError.self) { try NumPyFile.decode(header(dictionary, data: [0, 0, 0, 0, 0, 0, 0, 0]), path: "x.npy") }
-        do { _ = try NumPyFile.decode(header(dictionary, data: [0, 0, 0, 0, 0, 0, 0, 0]), path: "x.npy") } catch {
-            #expect(error.description.contains(fragment))
+    func refusesMalformedHeaders(name: String, reason: String) {
+        do {
+            let tensor = try NumPyFile.read(path: Fixtures.path("npy/\(name).npy"))
+            Issue.record("\(name) read as \(tensor.shape)")
+        } catch {
+            #expect(error.description.contains("header is malformed") || error.description.contains("dtype"), "\(error)")
+            #expect(error.description.contains(reason), "\(error)")
         }
+    }
+
+    @Test func refusesMoreValuesThanTheLimitBeforeAllocating() {
+        #expect(throws: NumPyError.tooLarge(path: Fixtures.path("npy/float64.npy"), values: 24, limit: 23)) {
+            try NumPyFile.read(path: Fixtures.path("npy/float64.npy"), maximumValues: 23)
+        }
+    }
+
+    @Test func refusesDirectoriesWithoutBlocking() throws {
+        #expect(throws: NumPyError.unreadable(path: scratch.url.path, reason: "it is a directory")) { try NumPyFile.read(path: scratch.url.path) }
+        let fifo = scratch.path("pipe.npy")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        #expect(throws: NumPyError.unreadable(path: fifo, reason: "not a regular file")) { try NumPyFile.read(path: fifo) }
     }
 
     @Test func refusesTruncatedAndForeignFiles() throws {

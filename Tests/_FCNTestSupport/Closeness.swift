@@ -1,3 +1,4 @@
+import Foundation
 import FCNModel
 import Testing
 
@@ -13,6 +14,9 @@ public func expectClose(_ actual: Tensor, _ expected: Tensor, tolerance: Float =
     for (index, (value, reference)) in zip(actual.values, expected.values).enumerated() {
         let error = abs(value - reference)
         if !(error <= worst.error) { worst = (index, error) }
+    }
+    if ProcessInfo.processInfo.environment["FCN_PRINT_ERRORS"] != nil {
+        print("error \(context): max abs \(worst.error), relative \(worst.error / scale) over \(actual.values.count) values")
     }
     #expect(worst.error <= tolerance * scale,
             "\(context): at flat index \(worst.index) expected \(expected.values[worst.index]), got \(actual.values[worst.index]) (error \(worst.error), scale \(scale))",

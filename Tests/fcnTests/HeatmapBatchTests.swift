@@ -64,7 +64,7 @@ import _FCNTestSupport
     @Test func inputsWithTheSameNameGetMirroredResultNames() throws {
         let inputs = try scenes(["a/scene.png", "b/scene.png", "digits.png", "digits.PNG"])
         let out = scratch.path("out")
-        let result = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7", "--quiet"])
+        let result = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7"])
         #expect(result.status == 0, "\(result.standardError)")
         for manifest in ["a/scene.json", "b/scene.json", "digits.png.json", "digits.PNG.json"] {
             #expect(FileManager.default.fileExists(atPath: out + "/" + manifest), "\(manifest) missing")
@@ -82,12 +82,12 @@ import _FCNTestSupport
     @Test func anEarlierRunIsNotOverwrittenUnlessAskedAndStaleClassFilesGo() throws {
         let inputs = try scenes(["scene.png"])
         let out = scratch.path("out")
-        #expect(try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7", "--class", "3", "--quiet"]).status == 0)
+        #expect(try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7", "--class", "3"]).status == 0)
         let before = files(under: out)
         try CommandRunner.expectOneLineError(["heatmap", digits] + inputs + ["-o", out, "--class", "1", "--quiet"],
                                              mentions: ["scene.json exists", "--overwrite", "--resume"])
         #expect(files(under: out) == before)
-        let again = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "1", "--overwrite", "--quiet"])
+        let again = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "1", "--overwrite"])
         #expect(again.status == 0, "\(again.standardError)")
         #expect(files(under: out) == ["index.jsonl", "scene.1.heatmap.png", "scene.1.overlay.png", "scene.grid.npy", "scene.json"])
         try expectConsistent(out)
@@ -107,9 +107,9 @@ import _FCNTestSupport
     @Test func resumeSkipsCompleteResultsAndRedoesIncompleteOnes() throws {
         _ = try scenes(["in/one.png", "in/two.png", "in/three.png"])
         let out = scratch.path("out")
-        #expect(try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--quiet"]).status == 0)
+        #expect(try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7"]).status == 0)
         unlink(out + "/two.7.overlay.png")
-        let resumed = try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--quiet", "--resume"])
+        let resumed = try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--resume"])
         #expect(resumed.status == 0, "\(resumed.standardError)")
         #expect(resumed.standardOutput.split(separator: "\n").count == 1 && resumed.standardOutput.contains("two.png: wrote"))
         #expect(resumed.standardError.contains("2 of 3 inputs already have complete results"))
@@ -121,7 +121,7 @@ import _FCNTestSupport
     @Test func aFolderIsWalkedWithGlobInSortedOrder() throws {
         _ = try scenes(["in/b.png", "in/sub/a.png", "in/c.jpg.png", "in/skip.png"])
         let out = scratch.path("in/out")
-        let result = try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--quiet", "--glob", "[bs]*.png"])
+        let result = try CommandRunner.run(["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--glob", "[bs]*.png"])
         #expect(result.status == 0, "\(result.standardError)")
         let order = result.standardOutput.split(separator: "\n").map { $0.prefix { $0 != ":" } }
         #expect(order == [scratch.path("in/b.png"), scratch.path("in/skip.png"), scratch.path("in/sub/a.png")].map { Substring($0) })
@@ -141,7 +141,7 @@ import _FCNTestSupport
     @Test func shardsRunAtOnceIntoOneFolderEqualOneFullRun() throws {
         _ = try scenes((1...4).map { "in/scene\($0).png" })
         let full = scratch.path("full"), sharded = scratch.path("sharded")
-        let arguments = ["heatmap", digits, scratch.path("in"), "--class", "7", "--quiet"]
+        let arguments = ["heatmap", digits, scratch.path("in"), "--class", "7"]
         #expect(try CommandRunner.run(arguments + ["-o", full]).status == 0)
         let shards = try (0..<3).map { try CommandRunner.start(arguments + ["-o", sharded, "--shard", "\($0)/3"]) }
         for shard in shards { #expect(shard.finish().status == 0) }
@@ -164,7 +164,7 @@ import _FCNTestSupport
     func aSignalLeavesOnlyCompleteResults(signal: Int32, afterLines: Int, delay: Double) throws {
         _ = try scenes((1...4).map { "in/s\($0).png" })
         let out = scratch.path("out")
-        let arguments = ["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--class", "3", "--quiet"]
+        let arguments = ["heatmap", digits, scratch.path("in"), "-o", out, "--class", "7", "--class", "3"]
         let run = try CommandRunner.start(arguments)
         run.waitForLines(afterLines)
         Thread.sleep(forTimeInterval: delay)
@@ -198,7 +198,7 @@ import _FCNTestSupport
     @Test func aRepeatedClassIsDrawnOnceWithANote() throws {
         let inputs = try scenes(["scene.png"])
         let out = scratch.path("out")
-        let result = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7", "--class", "7", "--quiet"])
+        let result = try CommandRunner.run(["heatmap", digits] + inputs + ["-o", out, "--class", "7", "--class", "7"])
         #expect(result.status == 0 && result.standardError.contains("--class 7 is given more than once"), "\(result.standardError)")
         #expect(files(under: out).filter { $0.hasSuffix(".heatmap.png") } == ["scene.7.heatmap.png"])
     }

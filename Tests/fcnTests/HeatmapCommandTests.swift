@@ -31,21 +31,26 @@ import _FCNTestSupport
         return path
     }
 
-    @Test(arguments: [(37, 53), (10, 90), (70, 8)])
-    func peakOfTheWrittenHeatmapIsWithinOneStrideOfTheFeature(row: Int, column: Int) throws {
+    /// At the image's own size (--output-size 100 for this 80×100 image) and enlarged twice:
+    /// the peak sits on the feature, scaled.
+    @Test(arguments: [(37, 53, 1), (10, 90, 1), (70, 8, 1), (37, 53, 2), (70, 8, 2)])
+    func peakOfTheWrittenHeatmapIsWithinOneStrideOfTheFeature(row: Int, column: Int, factor: Int) throws {
         var pixels = [UInt8](repeating: 0, count: 80 * 100)
         pixels[row * 100 + column] = 255
         let imagePath = scratch.path("dot.png")
         try PixelImage(size: Size2D(height: 80, width: 100), channels: 1, pixels: pixels).writePNG(to: imagePath)
         let folder = scratch.path("out")
-        let result = try CommandRunner.run(["heatmap", try detector(), imagePath, "-o", folder, "--class", "0", "--quiet"])
+        let result = try CommandRunner.run(["heatmap", try detector(), imagePath, "-o", folder, "--class", "0", "--quiet", "--overwrite",
+                                            "--no-legend", "--output-size", String(100 * factor)])
         #expect(result.status == 0, "\(result.standardError)")
         let heatmap = try PixelImage.read(path: folder + "/dot.0.heatmap.png")
-        #expect(heatmap.size == Size2D(height: 80, width: 100))
+        let (height, width) = (80 * factor, 100 * factor)
+        #expect(heatmap.size == Size2D(height: height, width: width))
         // Viridis gets brighter monotonically: the peak is the pixel with the largest green.
-        let peak = (0..<(80 * 100)).max { heatmap.pixels[$0 * 3 + 1] < heatmap.pixels[$1 * 3 + 1] }!
-        let (peakRow, peakColumn) = (peak / 100, peak % 100)
-        #expect(abs(peakRow - row) <= 2 && abs(peakColumn - column) <= 2, "peak at (\(peakRow), \(peakColumn)), feature at (\(row), \(column))")
+        let peak = (0..<(height * width)).max { heatmap.pixels[$0 * 3 + 1] < heatmap.pixels[$1 * 3 + 1] }!
+        let (peakRow, peakColumn) = (Double(peak / width) / Double(factor), Double(peak % width) / Double(factor))
+        #expect(abs(peakRow - Double(row)) <= 2 && abs(peakColumn - Double(column)) <= 2,
+                "peak at (\(peakRow), \(peakColumn)) in image pixels, feature at (\(row), \(column))")
     }
 
     @Test func writesEveryFileForTheDemoScene() throws {
@@ -81,7 +86,7 @@ import _FCNTestSupport
     @Test func largeImageLimitIsOverridable() throws {
         let result = try CommandRunner.run(["heatmap", digits, scene, "-o", scratch.path("small"), "--max-pixels", "1000"])
         #expect(result.status != 0)
-        #expect(result.standardError.contains("more than the limit of 1000 pixels"))
+        #expect(result.standardError.contains("the image is 360x240 pixels, more than --max-pixels 1000; raise the limit"))
     }
 
     @Test func unknownClassNameFailsBeforeAnyImage() throws {

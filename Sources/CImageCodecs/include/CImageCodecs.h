@@ -16,10 +16,13 @@ typedef struct {
     int channels;
 } fcn_image;
 
+/// The status of a decoder that refused an image for its size (`out` then holds the size).
+#define FCN_IMAGE_TOO_LARGE 2
+
 /// Decodes the PNG at `path` to 8 bits per channel (16-bit samples are reduced, palettes
 /// expanded, transparency kept as alpha). Refuses images of more than `max_pixels` pixels
 /// before allocating them. Returns 0 on success; otherwise writes a message (at most 255
-/// bytes) into `error` and returns nonzero.
+/// bytes) into `error` and returns `FCN_IMAGE_TOO_LARGE` for that refusal, 1 for the rest.
 int fcn_decode_png(const char *path, long long max_pixels, fcn_image *out, char *error);
 
 /// Decodes the baseline or progressive JPEG at `path` to gray or RGB (CMYK is refused).
