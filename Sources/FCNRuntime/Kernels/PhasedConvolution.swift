@@ -93,6 +93,6 @@ struct PhasedConvolution {
     func step(of phase: Phase) -> ExecutionPlan.Step {
         ExecutionPlan.Step(inputs: [.featureMap(height: phase.input.height, width: phase.input.width, channels: inputChannels)],
                            output: .featureMap(height: phase.output.height, width: phase.output.width, channels: outputChannels),
-                           padding: phase.padding, crops: [nil])
+                           padding: phase.padding)
     }
 }
