@@ -4,7 +4,7 @@ import FCNDiagnostics
 /// `numpy.lib.format` reads with `ast.literal_eval`:
 /// `{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }`.
 ///
-/// Exactly the three keys, each once; `descr` a string, `fortran_order` `True` or `False`,
+/// The header ends with a newline, as NumPy writes it. Exactly the three keys, each once; `descr` a string, `fortran_order` `True` or `False`,
 /// `shape` a tuple of non-negative integers that fit an `Int` (a one-item tuple needs its comma,
 /// as in Python; Python 2's `28L` is read as 28, as NumPy does). Anything else — another key, a
 /// repeated one, an entry that does not parse — is refused with the part that is wrong, so that
@@ -15,6 +15,11 @@ struct NumPyHeader {
     /// Parses `bytes` (the header, padding and newline included) and checks that it describes
     /// a little-endian float32 array in C order.
     init(_ bytes: [UInt8], path: String) throws(NumPyError) {
+        // NumPy ends every header with a newline; a header that does not has a wrong length
+        // field, and the data would be read from the wrong offset.
+        guard bytes.last == 0x0A else {
+            throw .unsupported(path: path, what: "the header does not end with a newline (its length field is wrong)")
+        }
         var parser = Parser(bytes: bytes, path: path)
         let entries = try parser.dictionary()
         func entry(_ key: String) throws(NumPyError) -> Parser.Value {
