@@ -300,6 +300,15 @@ def libhdf5_fault() -> None:
     (OUT / "global_heap_fault.h5").write_bytes(bytes(data))
 
 
+def libhdf5_spin() -> None:
+    """Found by the ASan campaign: one byte of k3_gap.h5 changed (offset 8201, a size in the
+    global heap of its string attributes) makes libhdf5 1.10.8 loop for ever in its global-heap
+    cache (H5HG_read → H5C_protect), using CPU: the reader's CPU limit stops it."""
+    data = bytearray((ROOT / "Tests/Fixtures/models/k3_gap.h5").read_bytes())
+    data[8201] = 128
+    (OUT / "global_heap_spin.h5").write_bytes(bytes(data))
+
+
 def fuzz_seeds() -> None:
     """Images large enough for the fixture classifiers (LeNet takes 28×28), as seeds of the
     fuzzer's PNG and JPEG generators (scripts/fuzz): RGB and gray PNGs, baseline and
@@ -337,6 +346,7 @@ def main() -> None:
     fuzz_seeds()
     hostile_jpeg()
     libhdf5_fault()
+    libhdf5_spin()
 
 
 if __name__ == "__main__":
