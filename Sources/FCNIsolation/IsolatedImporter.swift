@@ -14,13 +14,19 @@ public struct ReaderLimits: Sendable {
     public var timeout: Double
     /// The child's address space (`RLIMIT_AS`), in bytes.
     public var memoryBytes: Int
+    /// The child's CPU time (`RLIMIT_CPU`), in seconds. Reading VGG16's 553 MB takes under a
+    /// second of CPU; a libhdf5 that spins on a damaged file (its global-heap cache can) uses
+    /// CPU without end, while a slow disk uses wall time, which `timeout` bounds.
+    public var cpuSeconds: Int
 
-    public init(timeout: Double = 120, memoryBytes: Int = 8 << 30) {
+    public init(timeout: Double = 120, memoryBytes: Int = 8 << 30, cpuSeconds: Int = 30) {
         self.timeout = timeout
         self.memoryBytes = memoryBytes
+        self.cpuSeconds = cpuSeconds
     }
 
-    /// The defaults, changed by `FCN_READER_TIMEOUT` (seconds) and `FCN_READER_MAX_MEMORY` (MiB).
+    /// The defaults, changed by `FCN_READER_TIMEOUT` (seconds), `FCN_READER_MAX_MEMORY` (MiB)
+    /// and `FCN_READER_CPU_SECONDS`.
     public static func fromEnvironment(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> ReaderLimits {
         var limits = ReaderLimits()
         if let text = environment["FCN_READER_TIMEOUT"], let seconds = Double(text), seconds > 0, seconds <= 86_400 {
@@ -28,6 +34,9 @@ public struct ReaderLimits: Sendable {
         }
         if let text = environment["FCN_READER_MAX_MEMORY"], let mebibytes = Int(text), mebibytes > 0, mebibytes <= 1 << 24 {
             limits.memoryBytes = mebibytes << 20
+        }
+        if let text = environment["FCN_READER_CPU_SECONDS"], let seconds = Int(text), seconds > 0, seconds <= 86_400 {
+            limits.cpuSeconds = seconds
         }
         return limits
     }
@@ -57,7 +66,7 @@ public enum IsolatedImporter {
     public static func load(path: String, options: ImportOptions = ImportOptions(), limits: ReaderLimits = .fromEnvironment(),
                             executable: String) throws(ImportError) -> Model {
         var arguments = [executable, childCommand, "--flip-kernels", options.kernelFlip.rawValue,
-                         "--max-memory", String(limits.memoryBytes), "--cpu-seconds", String(Int(limits.timeout.rounded(.up)))]
+                         "--max-memory", String(limits.memoryBytes), "--cpu-seconds", String(limits.cpuSeconds)]
         if let architecture = options.architecturePath { arguments += ["--arch", architecture] }
         arguments += ["--", path]
         let child: ChildProcess
@@ -166,7 +175,9 @@ struct ChildEnding {
         let signal = status & 0x7F
         if signal != 0 && signal != 0x7F {
             let name = String(cString: strsignal(signal))
-            if signal == SIGXCPU { return "it used up its CPU time limit" }
+            if signal == SIGXCPU || signal == SIGKILL {
+                return "it was stopped at its CPU time limit (FCN_READER_CPU_SECONDS), or killed"
+            }
             return "the reader process was killed by signal \(signal), \(name); it may have run out of its "
                 + "\(memoryLimit >> 20) MiB memory limit (FCN_READER_MAX_MEMORY)"
         }

@@ -327,7 +327,12 @@ enum Grammars {
             case 3:
                 lengths[index] = [0, 0x7FFF_FFF0, 0x8000_0000, 0xFFFF_FFFF, UInt32(chunks[index].payload.count + 1)].randomElement(using: &random)!
                 notes.append("length-lie")
-                malformed = true
+                // libpng stops at the first IEND and never reads a lie after it; a "lie" of the
+                // true length is none.
+                if index <= chunks.firstIndex(where: { $0.kind == Array("IEND".utf8) }) ?? chunks.count,
+                   lengths[index] != UInt32(chunks[index].payload.count) {
+                    malformed = true
+                }
             case 4:
                 let kind = ["tEXt", "zTXt", "iTXt", "iCCP", "sPLT", "eXIf", "abCd"].randomElement(using: &random)!
                 let payload: [UInt8] = kind == "tEXt" ? Array("k\u{0}".utf8) + [UInt8](repeating: 0x41, count: Int.random(in: 0...100_000, using: &random))

@@ -18,7 +18,7 @@ struct ModelArguments: ParsableArguments {
     @Flag(help: """
         Read the model in this process instead of an isolated reader process (for trusted files; \
         also FCN_TRUSTED_FILES=1). The reader's limits: FCN_READER_TIMEOUT (seconds, default 120), \
-        FCN_READER_MAX_MEMORY (MiB, default 8192).
+        FCN_READER_MAX_MEMORY (MiB, default 8192), FCN_READER_CPU_SECONDS (default 30).
         """)
     var trustedFile = false
 

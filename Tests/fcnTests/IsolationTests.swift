@@ -65,6 +65,20 @@ import _FCNTestSupport
         try expectRefused(["inspect", scratch.path("fifo.h5")], output: nil, mentions: ["not a regular file"])
     }
 
+    @Test func aFaultInsideLibhdf5BecomesOneLine() throws {
+        // One byte that makes libhdf5 itself fault (SIGSEGV in H5HG_read) when read in process.
+        try expectRefused(["inspect", hostile("global_heap_fault.h5")], output: nil,
+                          mentions: ["the HDF5 library failed while reading '/@model_config'", "signal 11"])
+    }
+
+    @Test func aLibhdf5ThatSpinsIsStoppedByTheCPULimit() throws {
+        // One byte that makes libhdf5 loop in its global-heap cache, using CPU, for ever.
+        let started = Date()
+        try expectRefused(["inspect", hostile("global_heap_spin.h5")], output: nil, mentions: ["CPU time limit", "FCN_READER_CPU_SECONDS"],
+                          environment: ["FCN_READER_CPU_SECONDS": "2"])
+        #expect(Date().timeIntervalSince(started) < 60)
+    }
+
     @Test func hostileValuesGetAMessageNotATrap() throws {
         try expectRefused(["convert", hostile("lenet_null_bias.h5"), "-o", scratch.path("fcn.h5")], output: scratch.path("fcn.h5"),
                           mentions: ["null dataspace"])

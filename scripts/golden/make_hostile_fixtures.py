@@ -257,6 +257,11 @@ def hostile_npy() -> None:
     for name, (header, fragment) in cases.items():
         (folder / f"{name}.npy").write_bytes(npy_header(header) + data)
         manifest[f"{name}.npy"] = fragment
+    # Found by the fuzzer: a header length 5 short, so the data would start 5 bytes early.
+    short = bytearray(npy_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 28, 28, 1), }") + data)
+    short[8] -= 5
+    (folder / "header_length_short.npy").write_bytes(bytes(short))
+    manifest["header_length_short.npy"] = "newline"
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
 
 
@@ -283,6 +288,25 @@ def hostile_jpeg() -> None:
     for position, value in [(697, 65), (776, 110), (1039, 94), (1367, 133), (1378, 235), (1590, 232)]:
         data[position] = value
     (OUT / "cut_end.jpg").write_bytes(bytes(data))
+
+
+def libhdf5_fault() -> None:
+    """Found by the ASan campaign: one byte of the tf.keras graph fixture changed (offset 2133,
+    in the global heap that holds its model_config string) makes libhdf5 1.10.8 itself fault
+    in H5HG_read while H5Aread converts the string (SIGSEGV in process). Only the isolated
+    reader turns that into a message."""
+    data = bytearray((ROOT / "Tests/Fixtures/graphs/bn_after_dense_tfkeras.h5").read_bytes())
+    data[2133] = 217
+    (OUT / "global_heap_fault.h5").write_bytes(bytes(data))
+
+
+def libhdf5_spin() -> None:
+    """Found by the ASan campaign: one byte of k3_gap.h5 changed (offset 8201, a size in the
+    global heap of its string attributes) makes libhdf5 1.10.8 loop for ever in its global-heap
+    cache (H5HG_read → H5C_protect), using CPU: the reader's CPU limit stops it."""
+    data = bytearray((ROOT / "Tests/Fixtures/models/k3_gap.h5").read_bytes())
+    data[8201] = 128
+    (OUT / "global_heap_spin.h5").write_bytes(bytes(data))
 
 
 def fuzz_seeds() -> None:
@@ -321,6 +345,8 @@ def main() -> None:
     hostile_png()
     fuzz_seeds()
     hostile_jpeg()
+    libhdf5_fault()
+    libhdf5_spin()
 
 
 if __name__ == "__main__":
