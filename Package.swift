@@ -8,7 +8,7 @@ let package = Package(
         .library(
             name: "FCNKit",
             targets: ["FCNModel", "FCNImport", "FCNIsolation", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                      "FCNKerasExport", "FCNResults"]),
+                      "FCNKerasExport", "FCNResults", "FCNSlide"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +27,11 @@ let package = Package(
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        .systemLibrary(
+            name: "COpenSlide", pkgConfig: "openslide",
+            providers: [.apt(["libopenslide-dev"])]),
+        .target(name: "CTIFFIO", linkerSettings: [.linkedLibrary("tiff")]),
 
         .target(name: "CKernels"),
         .target(name: "CProcessLimits"),
@@ -48,12 +53,13 @@ let package = Package(
         .target(name: "FCNImage", dependencies: ["FCNModel", "FCNRuntime", "FCNTensorIO", "CImageCodecs"]),
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
+        .target(name: "FCNSlide", dependencies: ["COpenSlide", "CTIFFIO", "FCNModel", "FCNImage", "FCNRuntime", "FCNTensorIO"]),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
                 "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation",
+                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation", "FCNSlide",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
