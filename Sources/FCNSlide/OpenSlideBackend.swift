@@ -32,8 +32,18 @@ final class OpenSlideBackend: SlideBackend {
         }
         self.levels = levels
         func property(_ name: String) -> String? { openslide_get_property_value(handle, name).map { String(cString: $0) } }
-        if let x = property("openslide.mpp-x").flatMap(Double.init), let y = property("openslide.mpp-y").flatMap(Double.init),
-           x > 0, y > 0, x.isFinite, y.isFinite {
+        // OpenSlide 3.4 leaves openslide.mpp-x unset for generic TIFF; its resolution tags then say it.
+        let micronsPerUnit: Double? = switch property("tiff.ResolutionUnit") {
+        case "centimeter": 10_000
+        case "inch": 25_400
+        default: nil
+        }
+        func microns(_ axis: String) -> Double? {
+            if let mpp = property("openslide.mpp-\(axis.lowercased())").flatMap(Double.init) { return mpp }
+            guard let micronsPerUnit, let perUnit = property("tiff.\(axis)Resolution").flatMap(Double.init) else { return nil }
+            return micronsPerUnit / perUnit
+        }
+        if let x = microns("X"), let y = microns("Y"), x > 0, y > 0, x.isFinite, y.isFinite {
             micronsPerPixel = (x, y)
         } else {
             micronsPerPixel = nil
