@@ -16,6 +16,10 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
     case overBudget(needed: Int, budget: Int)
     /// `FCN_MAX_ISA` names no instruction-set level.
     case unknownInstructionSet(String)
+    /// Even the smallest region of a streaming run (one output cell) needs more than the budget.
+    case budgetTooSmall(needed: Int, budget: Int)
+    /// A streaming run was stopped at a safe point because its `shouldStop` said so.
+    case stopped
 
     public var description: String {
         switch self {
@@ -32,6 +36,11 @@ public enum ExecutionError: Error, Equatable, CustomStringConvertible {
         case .overBudget(let needed, let budget):
             return "the run needs \(needed >> 20) MiB of buffers, more than --max-memory \(budget >> 20) MiB, and this network cannot "
                 + "run in tiles (it flattens, pools globally or resizes the whole input); raise --max-memory or convert the network"
+        case .budgetTooSmall(let needed, let budget):
+            return "even one output cell at a time needs \(needed >> 20) MiB of buffers, more than --max-memory \(budget >> 20) MiB; "
+                + "raise --max-memory"
+        case .stopped:
+            return "the run was stopped before it finished"
         case .unknownInstructionSet(let text):
             return "FCN_MAX_ISA is '\(text)', which is none of \(InstructionSet.allCases.map(\.rawValue).joined(separator: ", "))"
         }
