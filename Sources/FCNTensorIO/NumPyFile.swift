@@ -44,6 +44,28 @@ public enum NumPyFile {
 
     /// Decodes the bytes of a `.npy` file; `path` is only used in errors.
     public static func decode(_ bytes: [UInt8], path: String) throws(NumPyError) -> Tensor {
+        let (shape, dataStart) = try decodeHeader(bytes, path: path)
+        let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
+            let product = partial.0.multipliedReportingOverflow(by: dimension)
+            return (product.partialValue, partial.1 || product.overflow)
+        }
+        // Checked before any multiplication by 4 can overflow.
+        guard !overflow, count <= (bytes.count - dataStart) / 4 else {
+            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
+            throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
+        }
+        var values = [Float](repeating: 0, count: count)
+        values.withUnsafeMutableBytes { target in
+            bytes.withUnsafeBytes { source in
+                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[dataStart..<(dataStart + count * 4)]))
+            }
+        }
+        return Tensor(shape: shape, values: values)
+    }
+
+    /// The shape a `.npy` file's header declares (float32, C order, else refused) and where its
+    /// data starts, from the file's first bytes (at least the whole header).
+    public static func decodeHeader(_ bytes: [UInt8], path: String) throws(NumPyError) -> (shape: [Int], dataStart: Int) {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumPy(path: path) }
         let major = bytes[6]
         let headerLength: Int
@@ -78,22 +100,7 @@ public enum NumPyFile {
         guard shape.allSatisfy({ $0 >= 0 }), shape.count <= 8 else {
             throw .unsupported(path: path, what: "the shape \(shapeText) is not understood")
         }
-        let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
-            let product = partial.0.multipliedReportingOverflow(by: dimension)
-            return (product.partialValue, partial.1 || product.overflow)
-        }
-        // Checked before any multiplication by 4 can overflow.
-        guard !overflow, count <= (bytes.count - dataStart) / 4 else {
-            let expected = overflow || count > (Int.max - dataStart) / 4 ? Int.max : dataStart + count * 4
-            throw .truncated(path: path, expectedBytes: expected, actualBytes: bytes.count)
-        }
-        var values = [Float](repeating: 0, count: count)
-        values.withUnsafeMutableBytes { target in
-            bytes.withUnsafeBytes { source in
-                target.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[dataStart..<(dataStart + count * 4)]))
-            }
-        }
-        return Tensor(shape: shape, values: values)
+        return (shape, dataStart)
     }
 
     /// The text of one entry of the header dictionary, such as `'<f4'` or `(2, 3)`.
@@ -114,16 +121,21 @@ public enum NumPyFile {
 
     /// The bytes of a version 1 `.npy` file holding `tensor` as little-endian float32.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let dimensions = tensor.shape.map(String.init).joined(separator: ", ")
-        let shape = tensor.shape.count == 1 ? "(\(dimensions),)" : "(\(dimensions))"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+        var bytes = header(shape: tensor.shape)
+        tensor.values.withUnsafeBytes { bytes += $0 }
+        return bytes
+    }
+
+    /// The magic, version and header of a version 1 `.npy` file of little-endian float32 in C
+    /// order with `shape`, padded so that the data starts on a 64-byte boundary.
+    public static func header(shape: [Int]) -> [UInt8] {
+        let dimensions = shape.map(String.init).joined(separator: ", ")
+        let shapeText = shape.count == 1 ? "(\(dimensions),)" : "(\(dimensions))"
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
         // Pad with spaces so that the data starts on a 64-byte boundary; end with a newline.
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var bytes = magic + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
-        bytes += Array(header.utf8)
-        tensor.values.withUnsafeBytes { bytes += $0 }
-        return bytes
+        return magic + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
     }
 
     /// Writes `tensor` to `path` atomically: to a temporary file beside it, then renamed, so
