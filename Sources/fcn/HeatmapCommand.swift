@@ -23,13 +23,13 @@ struct HeatmapCommand: ParsableCommand {
     @OptionGroup var modelArguments: ModelArguments
     @OptionGroup var runtime: RuntimeArguments
 
-    @Argument(help: "PNG or JPEG images, or folders to walk for them (see --glob).")
+    @Argument(help: "PNG or JPEG images, slides (SVS, NDPI, MRXS, tiled or striped TIFF, … recognised by content), or folders to walk for them (see --glob).")
     var images: [String]
 
     @Option(name: .shortAndLong, help: "The folder to write into (made if missing).")
     var output = "heatmaps"
 
-    @Option(help: "Which files of a folder argument to take, matched against their path inside it; repeat for several (default: *.png, *.jpg, *.jpeg, *.npy).")
+    @Option(help: "Which files of a folder argument to take, matched against their path inside it; repeat for several (default: images, .npy sequences and slides; see docs/slides.md).")
     var glob: [String] = []
 
     @Option(help: "Take shard I of N (0 ≤ I < N) of the inputs: those at positions I, I+N, I+2N, … of the whole sorted list.")
@@ -71,7 +71,19 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels = PixelImage.defaultMaximumPixels
 
-    @Flag(help: "No progress bar.")
+    @Option(help: "Slides: the pyramid level to run on (default 0, full resolution).")
+    var level: Int?
+
+    @Option(help: "Slides: run on the level with this many microns per pixel (within 2 %; the slide must record its resolution).")
+    var mpp: Double?
+
+    @Option(help: "Slides: the longer side of the heatmap and overlay PNGs (0: none; the pyramidal TIFFs are always written).")
+    var previewSize = 1024
+
+    @Option(help: "Slides: compression of the heatmap pyramids: deflate (lossless) or jpeg.")
+    var tiffCompression: TIFFCompression = .deflate
+
+    @Flag(name: [.short, .long], help: "No progress bar.")
     var quiet = false
 
     func validate() throws {
@@ -87,13 +99,17 @@ struct HeatmapCommand: ParsableCommand {
         if let std, let values = Self.numbers(std), values.contains(where: { $0 <= 0 }) {
             throw ValidationError("--std \(std): standard deviations must be positive (they divide the pixel values).")
         }
-        let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "npy"]
+        let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "npy", "svs", "tif", "tiff", "ndpi", "mrxs", "scn", "bif", "vms"]
         let modelExtensions: Set<String> = ["h5", "hdf5", "keras"]
         if imageExtensions.contains(Self.pathExtension(modelArguments.model)),
            let model = images.first(where: { modelExtensions.contains(Self.pathExtension($0)) }) {
             throw ValidationError("'\(modelArguments.model)' looks like an image and '\(model)' like a model: the model comes first (fcn heatmap MODEL IMAGE…).")
         }
         if let resize, resize < 1 { throw ValidationError("--resize must be positive.") }
+        if let level, level < 0 { throw ValidationError("--level must be 0 or more.") }
+        if let mpp, !(mpp > 0 && mpp.isFinite) { throw ValidationError("--mpp must be a positive number of microns per pixel.") }
+        if level != nil, mpp != nil { throw ValidationError("--level and --mpp both choose the slide level; give one of them.") }
+        guard (0...16_384).contains(previewSize) else { throw ValidationError("--preview-size must be between 0 and 16384.") }
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be positive.") }
         for list in [mean, std].compactMap({ $0 }) where Self.numbers(list) == nil {
             throw ValidationError("'\(list)' is not a comma-separated list of numbers.")
@@ -123,9 +139,15 @@ struct HeatmapCommand: ParsableCommand {
         let requested = classes.reduce(into: [String]()) { kept, name in
             if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
         }
+        var progress = ProgressBar(total: todo.count, enabled: !quiet)
+        var current = (position: 0, label: "")
+        let slideSettings = SlideSettings(
+            level: level, micronsPerPixel: mpp, previewSize: previewSize, jpegPyramids: tiffCompression == .jpeg,
+            memoryBudget: runtime.memoryBudget,
+            report: { line in progress.update(done: current.position, label: "\(current.label): \(line)") })
         let job = HeatmapJob(
             model: converted, executor: executor, names: names, requested: requested, top: top ?? 3,
-            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels)
+            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels, slideSettings: slideSettings)
         try job.checkRequestedClasses()
 
         if let signal = StopSignal.requested { try stop(signal, finished: 0, of: todo.count) }
@@ -137,12 +159,12 @@ struct HeatmapCommand: ParsableCommand {
                                               timingsMs: [:], error: nil))
         }
         if !skipped.isEmpty { note("\(skipped.count) of \(share.count) inputs already have complete results (--resume); skipped") }
-        var progress = ProgressBar(total: todo.count, enabled: !quiet)
         var finished = 0
         var failures: [any Error] = []
         for (position, input) in todo.enumerated() {
             if let signal = StopSignal.requested { try stop(signal, finished: finished, of: todo.count) }
-            progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
+            current = (position, URL(fileURLWithPath: input.path).lastPathComponent)
+            progress.update(done: position, label: current.label)
             do {
                 let staging = try folder.stage()
                                 let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
@@ -212,6 +234,11 @@ struct HeatmapCommand: ParsableCommand {
 }
 
 extension Preprocessing.Preset: ExpressibleByArgument {}
+
+/// `--tiff-compression`.
+enum TIFFCompression: String, ExpressibleByArgument {
+    case deflate, jpeg
+}
 
 /// The error `fcn heatmap` exits with when some of several images failed.
 struct HeatmapFailures: Error, CustomStringConvertible {

@@ -3,6 +3,7 @@ import FCNImage
 import FCNModel
 import FCNResults
 import FCNRuntime
+import FCNSlide
 import FCNTensorIO
 import Foundation
 
@@ -73,6 +74,7 @@ struct HeatmapJob {
     let grayInput: Bool
     let resize: Int?
     let maximumPixels: Int
+    let slideSettings: SlideSettings
 
     /// The channels of the network's output: its classes.
     private var classCount: Int { ((try? model.network.outputShapes())?.last?.channels) ?? 0 }
@@ -94,6 +96,7 @@ struct HeatmapJob {
     /// stops between classes when a signal asked to (`StopRequested`).
     func process(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
         if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
+        if Slide.isSlide(path: path) { return try processSlide(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
         timings["decode_ms"] = try Stopwatch.milliseconds { original = try PixelImage.read(path: path, maximumPixels: maximumPixels) }
@@ -104,13 +107,7 @@ struct HeatmapJob {
             throw HeatmapInputError(path: path, reason: "the image is \(image.size) pixels\(resize == nil ? "" : " after resizing"), "
                               + "smaller than the model's minimum input \(minimum)")
         }
-        let channels = grayInput ? 1 : network.inputShape.channels
-        guard channels == 1 || channels == 3 else {
-            throw HeatmapInputError(path: path, reason: "the model takes \(channels) channels; images give 1 (gray) or 3 (RGB)")
-        }
-        guard channels == network.inputShape.channels else {
-            throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
-        }
+        let channels = try inputChannels(for: path)
         let input = preprocessing.input(from: image, channels: channels)
         var gridTensor: Tensor!
         timings["run_ms"] = try Stopwatch.milliseconds { gridTensor = try executor.run(input.tensor(for: network)) }
@@ -160,6 +157,20 @@ struct HeatmapJob {
             colorMap: "viridis", classes: entries, gridFile: gridName, timingsMs: timings,
             files: written + [gridName])
         return Staged(files: written + [gridName], manifest: try JSONOutput.data(manifest), timingsMs: timings)
+    }
+
+    /// The channels the network is fed from an image or slide: 1 (gray) or 3 (RGB), which must
+    /// be the model's.
+    func inputChannels(for path: String) throws -> Int {
+        let network = model.network
+        let channels = grayInput ? 1 : network.inputShape.channels
+        guard channels == 1 || channels == 3 else {
+            throw HeatmapInputError(path: path, reason: "the model takes \(channels) channels; images give 1 (gray) or 3 (RGB)")
+        }
+        guard channels == network.inputShape.channels else {
+            throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
+        }
+        return channels
     }
 
     private static func peak(of channel: Int, in grid: MapImage) -> (value: Float, row: Int, column: Int) {
