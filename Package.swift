@@ -77,6 +77,9 @@ let package = Package(
             name: "FCNImageTests",
             dependencies: ["FCNImage", "FCNImport", "FCNConvert", "FCNRuntime", "FCNGeometry", "_FCNTestSupport"]),
         .testTarget(name: "FCNResultsTests", dependencies: ["FCNResults", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNSlideTests",
+            dependencies: ["FCNSlide", "COpenSlide", "FCNImage", "FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNModel", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",

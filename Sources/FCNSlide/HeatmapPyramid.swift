@@ -4,8 +4,8 @@ import FCNModel
 import Foundation
 
 /// A class heatmap as a tiled pyramidal TIFF that slide viewers open beside the slide
-/// (OpenSlide reads it as generic-tiff): 8-bit gray, tiles of 256 × 256, deflate or JPEG,
-/// level 0 then levels halved until one tile holds them, each a reduced-resolution directory.
+/// (OpenSlide reads it as generic-tiff): 8-bit gray, tiles of 256 × 256 (`tileSize`), deflate
+/// or JPEG, level 0 then halved levels (`levelSizes`), each a reduced-resolution directory.
 ///
 /// Level 0 has one pixel per `inputPerPixel` × `inputPerPixel` pixels of the slide level the
 /// network ran on; the resolution tags record the resulting microns per pixel when the slide
@@ -13,12 +13,17 @@ import Foundation
 /// mapped from `low`…`high` to 0…255; cells without a score (NaN) are 0. Written tile row by
 /// tile row, reading the grid a few rows at a time.
 public enum HeatmapPyramid {
-    public static let tileSize = 256
+    /// Tiles are 256 × 256, or for a heatmap smaller than that, the largest multiple of 16
+    /// that fits its shorter side (OpenSlide 3.4 with libtiff 4.5 reads no level smaller than
+    /// its tiles).
+    public static func tileSize(_ size: Size2D) -> Int { min(256, max(16, min(size.height, size.width) / 16 * 16)) }
 
-    /// The level sizes of a pyramid whose level 0 is `size`.
+    /// The level sizes of a pyramid whose level 0 is `size`: halved while the half still holds
+    /// a whole tile on both axes.
     public static func levelSizes(_ size: Size2D) -> [Size2D] {
+        let tile = tileSize(size)
         var sizes = [size]
-        while let last = sizes.last, last.height > tileSize || last.width > tileSize {
+        while let last = sizes.last, (last.height + 1) / 2 >= tile, (last.width + 1) / 2 >= tile {
             sizes.append(Size2D(height: (last.height + 1) / 2, width: (last.width + 1) / 2))
         }
         return sizes
@@ -42,6 +47,7 @@ public enum HeatmapPyramid {
         var closed = false
         defer { if !closed { fcn_tiff_close(tiff, &message) } }
         let range = high > low ? high - low : 1
+        let tileSize = Self.tileSize(size)
         let pixelsPerCentimetre = micronsPerPixel.map { 10_000 / $0 } ?? 0
         for (index, levelSize) in levelSizes(size).enumerated() {
             let scale = (y: inputPerPixel.y * Double(size.height) / Double(levelSize.height),
