@@ -8,21 +8,10 @@ import FCNModel
 /// buffer takes another value. Layers that work in place (activations, per-channel affines,
 /// identities) write over their input when nothing later reads it.
 struct ExecutionPlan {
-    /// A part of a value's buffer that a step reads when it needs less than was computed (in
-    /// tiles, where another reader of the value needed more): rows and columns from the
-    /// buffer's top-left corner.
-    struct Crop: Hashable {
-        let top: Int
-        let left: Int
-        let size: MapSize
-    }
-
     struct Step {
         let inputs: [ActivationShape]
         let output: ActivationShape
         let padding: EdgePadding
-        /// Per input, the part of its buffer the step reads, or nil for all of it.
-        let crops: [Crop?]
 
         /// The first input's shape.
         var input: ActivationShape { inputs[0] }
@@ -49,15 +38,13 @@ struct ExecutionPlan {
     let inputBuffer: Int
     let outputBuffers: [Int]
     let bufferCounts: [Int]
-    /// Floats for the crops one step reads (tiles only).
-    let cropCount: Int
     /// The size of the scratch buffer (patch matrices, Winograd bands), in floats.
     let scratchCount: Int
     /// The share of the scratch buffer each worker's patch matrices may use, in floats.
     let scratchPerWorker: Int
     /// The threads the plan's kernels split their work among.
     let workers: Int
-    /// What each layer's kernel needs of the scratch buffer; tiles of the plan ask it too.
+    /// What each layer's kernel needs of the scratch buffer; banded runs of the plan ask it too.
     let scratchNeed: ScratchNeed
     /// Floating-point operations of each layer: 2 per multiply-add of convolutions and dense layers.
     let layerFlops: [Double]
@@ -76,7 +63,7 @@ struct ExecutionPlan {
             let padding = layer.operation.slidingWindows.map { sliding in
                 sliding.padding.edges(windows: (sliding.vertical, sliding.horizontal), input: inputs[0].spatial)
             } ?? EdgePadding(uniform: 0)
-            steps.append(Step(inputs: inputs, output: outputs[index], padding: padding, crops: inputs.map { _ in nil }))
+            steps.append(Step(inputs: inputs, output: outputs[index], padding: padding))
         }
         self.init(network: network, input: input, steps: steps, workers: workers, scratchNeed: scratchNeed)
     }
@@ -90,17 +77,16 @@ struct ExecutionPlan {
         self.scratchNeed = scratchNeed
         var scratch = 0
         var scratchPerWorker = 0
-        var crops = 0
         var layerFlops: [Double] = []
         for (index, (layer, step)) in zip(network.layers, steps).enumerated() {
             layerFlops.append(Self.flops(of: layer, step: step))
             let need = scratchNeed(index, step, workers)
             scratch = max(scratch, need.shared)
             scratchPerWorker = max(scratchPerWorker, need.perWorker.rounded(upToMultipleOf: Self.cacheLineFloats))
-            crops = max(crops, step.crops.reduce(0) { $0 + ($1?.size.count ?? 0) })
         }
-        (inputBuffer, outputBuffers, bufferCounts) = Self.assignBuffers(network: network, input: input, steps: steps)
-        cropCount = crops
+        let sizes = [input.elementCount] + steps.map(\.output.elementCount)
+        let (holders, counts) = Self.assignBuffers(network: network, sizes: sizes, pinned: sizes.map { _ in false })
+        (inputBuffer, outputBuffers, bufferCounts) = (holders[0], Array(holders.dropFirst()), counts)
         self.scratchPerWorker = scratchPerWorker
         scratchCount = max(scratch, scratchPerWorker * workers)
         self.layerFlops = layerFlops
@@ -120,40 +106,46 @@ struct ExecutionPlan {
         }
     }
 
-    /// Gives every value a buffer by liveness; returns the input's buffer, each layer's output
-    /// buffer and each buffer's size in floats.
-    private static func assignBuffers(network: Network, input: ActivationShape, steps: [Step]) -> (Int, [Int], [Int]) {
-        // The last layer that reads each value: index 0 is the input, i + 1 layer i's output.
-        var lastUse = [Int](repeating: -1, count: steps.count + 1)
+    /// Gives every value a buffer by liveness; returns each value's buffer (index 0 the input,
+    /// i + 1 layer i's output) and each buffer's size in floats.
+    ///
+    /// - Parameters:
+    ///   - sizes: the floats of each value.
+    ///   - pinned: per value, whether it keeps a buffer of its own for the whole run (in banded
+    ///     runs, values that carry rows from one band to the next): such a buffer is never shared,
+    ///     freed or written over in place.
+    static func assignBuffers(network: Network, sizes: [Int], pinned: [Bool]) -> (holders: [Int], counts: [Int]) {
+        let layerCount = network.layers.count
+        // The last layer that reads each value.
+        var lastUse = [Int](repeating: -1, count: layerCount + 1)
         for (index, sources) in network.sources.enumerated() {
             for source in sources { lastUse[source.value] = index }
         }
-        lastUse[steps.count] = steps.count  // the output lives to the end
-        var counts = [input.elementCount]
+        lastUse[layerCount] = layerCount  // the output lives to the end
+        var counts = [sizes[0]]
         var free: [Int] = []
-        var outputs: [Int] = []
         var holder = [0]  // the buffer of each value so far
         for (index, layer) in network.layers.enumerated() {
-            let needed = steps[index].output.elementCount
+            let value = index + 1
+            let needed = sizes[value]
             let first = network.sources[index][0].value
             let buffer: Int
-            if layer.operation.worksInPlace, lastUse[first] == index, network.sources[index].count == 1, steps[index].crops[0] == nil {
+            if layer.operation.worksInPlace, lastUse[first] == index, network.sources[index].count == 1, !pinned[first], !pinned[value] {
                 buffer = holder[first]
                 counts[buffer] = max(counts[buffer], needed)
-            } else if let reuse = free.indices.max(by: { counts[free[$0]] < counts[free[$1]] }) {
+            } else if !pinned[value], let reuse = free.indices.max(by: { counts[free[$0]] < counts[free[$1]] }) {
                 buffer = free.remove(at: reuse)
                 counts[buffer] = max(counts[buffer], needed)
             } else {
                 buffer = counts.count
                 counts.append(needed)
             }
-            for source in Set(network.sources[index].map(\.value)) where lastUse[source] == index && holder[source] != buffer {
+            for source in Set(network.sources[index].map(\.value)) where lastUse[source] == index && holder[source] != buffer && !pinned[source] {
                 free.append(holder[source])
             }
-            outputs.append(buffer)
             holder.append(buffer)
         }
-        return (0, outputs, counts)
+        return (holder, counts)
     }
 
     /// The size of a value the plan computes.
@@ -165,7 +157,7 @@ struct ExecutionPlan {
     }
 
     /// The memory the plan's buffers take, in bytes.
-    var workspaceBytes: Int { (bufferCounts.reduce(0, +) + cropCount + scratchCount) * MemoryLayout<Float>.size }
+    var workspaceBytes: Int { (bufferCounts.reduce(0, +) + scratchCount) * MemoryLayout<Float>.size }
 }
 
 extension ValueSource {

@@ -20,7 +20,7 @@ public final class Executor {
     private var workspace: Workspace?
 
     /// The most memory, in bytes, the buffers of one run may take; a larger input is computed in
-    /// tiles whose stitched result equals the untiled run. nil: no limit.
+    /// the bands of a streaming run (`runStreaming`), whose grid equals the whole run's. nil: no limit.
     public var memoryBudget: Int?
 
     /// When true, each run adds every layer's wall time, in milliseconds, to `layerMilliseconds`.
@@ -84,8 +84,9 @@ public final class Executor {
         let layout = try TensorLayout(inputShape: input.shape, network: network)
         if let index = input.values.firstIndex(where: { !$0.isFinite }) { throw .nonFiniteInput(index: index) }
         let plan = try plan(for: network.inputShape(resizedTo: layout.size))
-        if let budget = memoryBudget, plan.workspaceBytes > budget, !ExecutionPlan.isTileable(network) {
-            // Tiles need every layer to keep a spatial layout; this network's Flatten, global
+        let banded = memoryBudget.map { plan.workspaceBytes > $0 } ?? false
+        if banded, let budget = memoryBudget, !ExecutionPlan.isTileable(network) {
+            // Bands need every layer to keep a spatial layout; this network's Flatten, global
             // pooling or resizing see the whole input at once.
             throw .overBudget(needed: plan.workspaceBytes, budget: budget)
         }
@@ -95,15 +96,18 @@ public final class Executor {
         let sampleCount = plan.input.elementCount
         for sample in 0..<layout.batch {
             let range = (sample * sampleCount)..<((sample + 1) * sampleCount)
-            values += input.values[range].withUnsafeBufferPointer { sample in
-                runSample(sample.baseAddress!, plan: plan, channelsFirst: network.dataFormat == .channelsFirst)
+            values += try input.values[range].withUnsafeBufferPointer { sample throws(ExecutionError) in
+                try runSample(sample.baseAddress!, plan: plan, channelsFirst: network.dataFormat == .channelsFirst,
+                              bandsWithin: banded ? memoryBudget : nil)
             }
         }
         return Tensor(shape: layout.outputShape(output, format: network.dataFormat, isSequence: network.isSequence), values: values)
     }
 
-    /// Runs one sample and returns its output in the model's data format.
-    private func runSample(_ input: UnsafePointer<Float>, plan: ExecutionPlan, channelsFirst: Bool) -> [Float] {
+    /// Runs one sample and returns its output in the model's data format: whole, or in the bands
+    /// of a streaming run within `budget` bytes (through an in-memory source and sink).
+    private func runSample(_ input: UnsafePointer<Float>, plan: ExecutionPlan, channelsFirst: Bool, bandsWithin budget: Int?) throws(ExecutionError)
+        -> [Float] {
         let inputSize = plan.input.mapSize
         let output = plan.output
         let size = output.mapSize
@@ -115,22 +119,31 @@ public final class Executor {
                 target.update(from: input, count: inputSize.count)
             }
         }
-        var result = [Float](repeating: 0, count: size.count)
-        result.withUnsafeMutableBufferPointer { result in
-            if let budget = memoryBudget, plan.workspaceBytes > budget {
-                var image = [Float](repeating: 0, count: inputSize.count)
-                image.withUnsafeMutableBufferPointer { image in
-                    copyInput(into: image.baseAddress!)
-                    runTiles(image: image.baseAddress!, plan: plan, budget: budget, into: result.baseAddress!)
-                }
-            } else {
-                let workspace = workspace(for: plan)
-                copyInput(into: workspace.buffers[plan.inputBuffer])
-                result.baseAddress!.update(from: runSteps(of: plan, in: workspace), count: size.count)
+        var result: [Float]
+        if let budget {
+            var image = [Float](repeating: 0, count: inputSize.count)
+            image.withUnsafeMutableBufferPointer { copyInput(into: $0.baseAddress!) }
+            let source = MapImageSource(MapImage(size: Size2D(height: inputSize.height, width: inputSize.width), channels: inputSize.channels,
+                                                 values: image))
+            let sink = MapImageSink(size: Size2D(height: size.height, width: size.width), channels: size.channels)
+            do {
+                let layout = try BandLayout.fitting(plan: plan, network: network, budget: budget)
+                _ = try runBands(layout, plan: plan, source: source, sink: sink, progress: { _ in }, shouldStop: { false })
+            } catch let error as ExecutionError {
+                throw error
+            } catch {
+                preconditionFailure("an in-memory image and grid do not throw, yet: \(error)")
             }
-            if channelsFirst, case .featureMap = output {
-                let hwc = Array(result)
-                hwc.withUnsafeBufferPointer { hwc in
+            result = sink.values
+        } else {
+            let workspace = workspace(for: plan)
+            copyInput(into: workspace.buffers[plan.inputBuffer])
+            result = Array(UnsafeBufferPointer(start: runSteps(of: plan, in: workspace), count: size.count))
+        }
+        if channelsFirst, case .featureMap = output {
+            let hwc = result
+            hwc.withUnsafeBufferPointer { hwc in
+                result.withUnsafeMutableBufferPointer { result in
                     LayoutKernel.transpose(hwc.baseAddress!, rows: size.height * size.width, columns: size.channels, into: result.baseAddress!)
                 }
             }
@@ -139,59 +152,29 @@ public final class Executor {
     }
 
     /// Runs `plan` on what the input's buffer holds; returns the buffer holding the result (HWC).
-    private func runSteps(of plan: ExecutionPlan, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
+    func runSteps(of plan: ExecutionPlan, in workspace: Workspace) -> UnsafeMutablePointer<Float> {
+        let context = KernelContext(plan: plan, workspace: workspace)
         var holders = [workspace.buffers[plan.inputBuffer]]
         holders.reserveCapacity(layers.count + 1)
-        for (index, (layer, step)) in zip(layers, plan.steps).enumerated() {
-            let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
-            var cropped = workspace.crops
-            let inputs = zip(network.sources[index], step.crops).map { source, crop -> UnsafeMutablePointer<Float> in
-                let whole = holders[source.value]
-                guard let crop else { return whole }
-                let full = plan.size(of: source)
-                let target = cropped
-                for row in 0..<crop.size.height {
-                    (target + row * crop.size.width * crop.size.channels)
-                        .update(from: whole + ((crop.top + row) * full.width + crop.left) * full.channels, count: crop.size.width * crop.size.channels)
-                }
-                cropped += crop.size.count
-                return target
-            }
+        for (index, step) in plan.steps.enumerated() {
             let output = workspace.buffers[plan.outputBuffers[index]]
-            execute(layer, step: step, of: plan, inputs: inputs, output: output, workspace: workspace)
+            execute(layer: index, step: step, inputs: network.sources[index].map { holders[$0.value] }, output: output, context: context)
             holders.append(output)
-            if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
         }
         return holders.last!
     }
 
-    /// Computes the output of `plan` tile by tile, each within `budget`, into `output` (HWC).
-    private func runTiles(image: UnsafePointer<Float>, plan: ExecutionPlan, budget: Int, into output: UnsafeMutablePointer<Float>) {
-        let layout = TileLayout(plan: plan, network: network, budget: budget)
-        let full = plan.input.mapSize
-        let channels = plan.output.channels
-        var tileWorkspace: Workspace?
-        for (rows, columns) in layout.tiles {
-            let (tile, inputRows, inputColumns) = plan.tile(network: network, rows: rows, columns: columns)
-            if !(tileWorkspace?.fits(tile) ?? false) { tileWorkspace = Workspace(plan: tile) }
-            let workspace = tileWorkspace!
-            let input = workspace.buffers[tile.inputBuffer]
-            for (offset, y) in inputRows.enumerated() {
-                (input + offset * inputColumns.count * full.channels)
-                    .update(from: image + (y * full.width + inputColumns.lowerBound) * full.channels, count: inputColumns.count * full.channels)
-            }
-            let result = runSteps(of: tile, in: workspace)
-            for (offset, y) in rows.enumerated() {
-                (output + (y * layout.grid.width + columns.lowerBound) * channels)
-                    .update(from: result + offset * columns.count * channels, count: columns.count * channels)
-            }
-        }
+    /// Runs layer `index` from `inputs` into `output`, which may be the first input's buffer for
+    /// layers that work in place, and adds its time to the profile.
+    func execute(layer index: Int, step: ExecutionPlan.Step, inputs: [UnsafeMutablePointer<Float>], output: UnsafeMutablePointer<Float>,
+                 context: KernelContext) {
+        let start = isProfiling ? DispatchTime.now().uptimeNanoseconds : 0
+        execute(layers[index], step: step, inputs: inputs, output: output, context: context)
+        if isProfiling { layerMilliseconds[index] += Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6 }
     }
 
-    /// Runs one layer from `inputs` into `output`, which may be the first input's buffer for
-    /// layers that work in place.
-    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, of plan: ExecutionPlan, inputs: [UnsafeMutablePointer<Float>],
-                         output: UnsafeMutablePointer<Float>, workspace: Workspace) {
+    private func execute(_ layer: PreparedLayer, step: ExecutionPlan.Step, inputs: [UnsafeMutablePointer<Float>],
+                         output: UnsafeMutablePointer<Float>, context plan: KernelContext) {
         let input = inputs[0]
         let inputSize = step.input.mapSize
         let outputSize = step.output.mapSize
@@ -204,14 +187,14 @@ public final class Executor {
         case .convolution(let convolution, let weights, let bias):
             ConvolutionKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                   output: output, outputSize: outputSize, padding: step.padding,
-                                  scratch: workspace.scratch, scratchPerWorker: plan.scratchPerWorker, workers: plan.workers)
+                                  scratch: plan.scratch, scratchPerWorker: plan.scratchPerWorker, workers: plan.workers)
         case .direct(let convolution, let filters, let bias):
             DirectConvolutionKernel.run(convolution, filters: filters, bias: bias, input: input, inputSize: inputSize,
                                         output: output, outputSize: outputSize, padding: step.padding, workers: plan.workers)
         case .winograd(let convolution, let weights, let bias):
             WinogradKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                output: output, outputSize: outputSize, padding: step.padding,
-                               scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+                               scratch: plan.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
         case .grouped(let convolution, let weights, let bias):
             GroupedConvolutionKernel.run(weights: weights, bias: bias, groups: convolution.groups, kernelSize: convolution.kernelSize,
                                          strides: convolution.strides, dilation: convolution.dilation, activation: convolution.activation,
@@ -220,7 +203,7 @@ public final class Executor {
         case .packedConvolution(let convolution, let weights, let bias):
             PackedGemmKernel.run(convolution, weights: weights, bias: bias, input: input, inputSize: inputSize,
                                  output: output, outputSize: outputSize, padding: step.padding,
-                                 scratch: workspace.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
+                                 scratch: plan.scratch, scratchCount: plan.scratchCount, workers: plan.workers)
         case .dense(let dense, let weights, let bias):
             let positions = outputSize.height * outputSize.width
             weights.withUnsafeBufferPointer { weights in
@@ -282,15 +265,15 @@ public final class Executor {
     }
 
     /// Buffers for `plan`, kept from the last run when they are large enough.
-    private func workspace(for plan: ExecutionPlan) -> Workspace {
+    func workspace(for plan: ExecutionPlan) -> Workspace {
         if let workspace, workspace.fits(plan) { return workspace }
-        let made = Workspace(plan: plan)
+        let made = Workspace(bufferCounts: plan.bufferCounts, scratchCount: plan.scratchCount)
         workspace = made
         return made
     }
 
     /// The plan for `input`, made on first use of that size.
-    private func plan(for input: ActivationShape) throws(ExecutionError) -> ExecutionPlan {
+    func plan(for input: ActivationShape) throws(ExecutionError) -> ExecutionPlan {
         if let plan, plan.input == input { return plan }
         let made: ExecutionPlan
         let layers = layers
@@ -304,9 +287,26 @@ public final class Executor {
     }
 }
 
-/// The buffers of one plan: one per value the plan keeps alive at once, a crop area and scratch
-/// for patch matrices and Winograd tiles, each on a cache-line boundary (so are the per-worker
-/// shares of the scratch: see `ExecutionPlan`).
+/// What a layer's kernel may use besides its input and output: the scratch, each worker's share
+/// of it, and the threads it splits its work among.
+struct KernelContext {
+    let scratch: UnsafeMutablePointer<Float>
+    let scratchCount: Int
+    let scratchPerWorker: Int
+    let workers: Int
+
+    init(plan: ExecutionPlan, workspace: Workspace) {
+        (scratch, scratchCount, scratchPerWorker, workers) = (workspace.scratch, plan.scratchCount, plan.scratchPerWorker, plan.workers)
+    }
+
+    init(layout: BandLayout, workspace: Workspace, workers: Int) {
+        (scratch, scratchCount, scratchPerWorker, self.workers) = (workspace.scratch, layout.scratchCount, layout.scratchPerWorker, workers)
+    }
+}
+
+/// The buffers of one plan or band layout: one per value kept alive at once, a crop area and
+/// scratch for patch matrices and Winograd tiles, each on a cache-line boundary (so are the
+/// per-worker shares of the scratch: see `ExecutionPlan`).
 final class Workspace {
     private let storage: [AlignedFloats]
     private let crop: AlignedFloats
@@ -315,17 +315,17 @@ final class Workspace {
     var crops: UnsafeMutablePointer<Float> { crop.base }
     var scratch: UnsafeMutablePointer<Float> { scratchStorage.base }
 
-    init(plan: ExecutionPlan) {
+    init(bufferCounts: [Int], cropCount: Int = 0, scratchCount: Int) {
         let bytes = ExecutionPlan.cacheLineFloats * MemoryLayout<Float>.size
-        storage = plan.bufferCounts.map { AlignedFloats(count: $0, alignment: bytes) }
+        storage = bufferCounts.map { AlignedFloats(count: $0, alignment: bytes) }
         buffers = storage.map(\.base)
-        crop = AlignedFloats(count: plan.cropCount, alignment: bytes)
-        scratchStorage = AlignedFloats(count: plan.scratchCount, alignment: bytes)
+        crop = AlignedFloats(count: cropCount, alignment: bytes)
+        scratchStorage = AlignedFloats(count: scratchCount, alignment: bytes)
     }
 
     /// Whether these buffers can hold `plan`'s.
     func fits(_ plan: ExecutionPlan) -> Bool {
         storage.count == plan.bufferCounts.count && zip(storage, plan.bufferCounts).allSatisfy { $0.count >= $1 }
-            && crop.count >= plan.cropCount && scratchStorage.count >= plan.scratchCount
+            && scratchStorage.count >= plan.scratchCount
     }
 }

@@ -57,7 +57,7 @@ public struct ReferenceEvaluator {
     private func cell(row: Int, column: Int, input: [Float], size: Size2D, plan: ExecutionPlan) throws(ExecutionError) -> [Float] {
         // Backwards: the rows and columns each value must cover for its readers.
         let cones = plan.cones(network: network, rows: row..<(row + 1), columns: column..<(column + 1))
-        let (rows, columns) = cones.values[0]
+        let (rows, columns) = cones[0]
         let channels = network.inputShape.channels
         var regions = [Region(rows: rows, columns: columns, channels: channels, values: [])]
         regions[0].values.reserveCapacity(rows.count * columns.count * channels)
@@ -68,7 +68,7 @@ public struct ReferenceEvaluator {
         // Forwards, over the cones only.
         for (index, layer) in network.layers.enumerated() {
             let inputs = network.sources[index].map { regions[$0.value] }
-            let wanted = cones.values[index + 1]
+            let wanted = cones[index + 1]
             regions.append(try apply(layer, to: inputs, step: plan.steps[index], rows: wanted.rows, columns: wanted.columns))
         }
         return regions.last!.values

@@ -201,22 +201,3 @@ import _FCNTestSupport
         #expect(InstructionSet.available.last! <= InstructionSet.detected)
     }
 }
-
-/// Tiled execution within a memory budget gives exactly the untiled grid.
-@Suite struct TiledExecutionTests {
-    @Test(arguments: ["k3_vgg_same_bn", "k3_lenet", "k2_weights", "caffe_quick", "k3_gap"])
-    func tiledEqualsUntiled(_ name: String) throws {
-        let fixture = try #require(Manifest.shared.fixture(named: name))
-        let model = try Convolutionalizer.convert(try fixture.load())
-        let input = try NumPyFile.read(path: Fixtures.path(fixture.golden.fcnInput))
-        let reference = try NumPyFile.read(path: Fixtures.path(fixture.golden.fcnOutput))
-        let untiled = try Executor(model: model, threads: 1).run(input)
-        for budget in [2_000, 20_000, 200_000] {
-            let executor = try Executor(model: model, threads: 1)
-            executor.memoryBudget = budget
-            let tiled = try executor.run(input)
-            expectClose(tiled, untiled, tolerance: 1e-5, "\(name) within \(budget) bytes")
-            expectClose(tiled, reference, "\(name) within \(budget) bytes vs reference")
-        }
-    }
-}
