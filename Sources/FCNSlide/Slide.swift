@@ -63,6 +63,10 @@ public final class Slide {
         } else {
             throw .unsupportedFormat(path: path)
         }
+        // Bands of whole rows are read at once (thumbnails, regions): a row must fit a read.
+        guard let widest = backend.levels.map(\.width).max(), widest <= Self.maximumRegionPixels / 4 else {
+            throw .unreadable(path: path, reason: "level 0 is wider than \(Self.maximumRegionPixels / 4) pixels, more than FCNKit reads")
+        }
     }
 
     /// Whether the file starts like a TIFF or BigTIFF (either byte order), or like a format

@@ -75,6 +75,33 @@ import _FCNTestSupport
         #expect(!FileManager.default.fileExists(atPath: refused))
     }
 
+    /// SIGTERM while the grid is being streamed (its file exists in the staging folder) leaves
+    /// no grid, TIFF or manifest; `--resume` then writes the whole result set.
+    @Test func sigtermDuringTheStreamLeavesNothingAndResumeFinishes() throws {
+        let out = scratch.path("stopped")
+        let arguments = ["heatmap", digits, pyramid, "-o", out, "--class", "0", "--preview-size", "0", "--max-memory", "8", "-q"]
+        let run = try CommandRunner.start(arguments)
+        var staged = false
+        for _ in 0..<6000 where !staged {
+            let entries = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+            staged = entries.contains { entry in
+                entry.hasPrefix(".fcn-staging")
+                    && ((try? FileManager.default.contentsOfDirectory(atPath: out + "/" + entry)) ?? []).contains("pyramid.grid.npy")
+            }
+            if !staged { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        #expect(staged, "the run never staged its grid")
+        run.signal(SIGTERM)
+        let result = run.finish()
+        #expect(result.status == 128 + SIGTERM, "\(result.standardError)")
+        #expect(result.standardError.hasPrefix("Stopped by SIGTERM: 0 of 1 images finished"), "\(result.standardError)")
+        let left = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
+        #expect(left.allSatisfy { $0 == "index.jsonl" }, "\(left)")
+        let resumed = try CommandRunner.run(arguments + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.standardError)")
+        #expect(Set(try FileManager.default.contentsOfDirectory(atPath: out)) == ["index.jsonl", "pyramid.json", "pyramid.grid.npy", "pyramid.0.heatmap.tif"])
+    }
+
     @Test(arguments: [
         ("truncated.tif", [] as [String], ["truncated.tif", "truncated or damaged"]),
         ("corrupt.tif", [], ["corrupt.tif", "cannot read the slide"]),
