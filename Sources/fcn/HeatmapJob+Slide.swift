@@ -51,19 +51,18 @@ extension HeatmapJob {
         let source = SlideRegionSource(slide: slide, level: level, preprocessing: preprocessing, channels: channels)
         let megapixels = Double(size.height) * Double(size.width) / 1e6
         let started = DispatchTime.now().uptimeNanoseconds
-        var stats: StreamingStats!
-        timings["run_ms"] = try Stopwatch.milliseconds {
-            do {
-                stats = try executor.runStreaming(
-                    source: source, sink: sink, maxMemory: slideSettings.memoryBudget,
-                    progress: { progress in
-                        slideSettings.report(Self.progressLine(progress, megapixels: megapixels, started: started))
-                    },
-                    shouldStop: { StopSignal.requested != nil })
-            } catch ExecutionError.stopped {
-                throw StopRequested(signal: StopSignal.requested ?? SIGTERM)
-            }
+        let stats: StreamingStats
+        do {
+            stats = try executor.runStreaming(
+                source: source, sink: sink, maxMemory: slideSettings.memoryBudget,
+                progress: { progress in
+                    slideSettings.report(Self.progressLine(progress, megapixels: megapixels, started: started))
+                },
+                shouldStop: { StopSignal.requested != nil })
+        } catch ExecutionError.stopped {
+            throw StopRequested(signal: StopSignal.requested ?? SIGTERM)
         }
+        timings["run_ms"] = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         let probabilities = Self.isProbability(network)
         let (low, high) = probabilities ? (Float(0), Float(1)) : (sink.low.isFinite ? sink.low : 0, sink.high.isFinite ? sink.high : 1)
         let peaks = sink.peaks
@@ -101,10 +100,11 @@ extension HeatmapJob {
                         inputPerPixel: (Double(size.height) / Double(preview.height), Double(size.width) / Double(preview.width)),
                         rows: 0..<preview.height)
                     let heatmap = HeatmapRenderer.colored(field, size: preview, low: low, high: high)
-                    pictures = ("\(stem).\(safe).heatmap.png", "\(stem).\(safe).overlay.png")
-                    try heatmap.writePNG(to: folder.appendingPathComponent(pictures!.heatmap).path)
-                    try HeatmapRenderer.overlay(heatmap, on: thumbnail).writePNG(to: folder.appendingPathComponent(pictures!.overlay).path)
-                    files += [pictures!.heatmap, pictures!.overlay]
+                    let names = (heatmap: "\(stem).\(safe).heatmap.png", overlay: "\(stem).\(safe).overlay.png")
+                    try heatmap.writePNG(to: folder.appendingPathComponent(names.heatmap).path)
+                    try HeatmapRenderer.overlay(heatmap, on: thumbnail).writePNG(to: folder.appendingPathComponent(names.overlay).path)
+                    files += [names.heatmap, names.overlay]
+                    pictures = names
                 }
                 let peak = peaks[index]
                 let centre = placement.centre(row: peak.row, column: peak.column)
