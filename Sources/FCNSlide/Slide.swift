@@ -64,8 +64,8 @@ public final class Slide {
             throw .unsupportedFormat(path: path)
         }
         // Bands of whole rows are read at once (thumbnails, regions): a row must fit a read.
-        guard let widest = backend.levels.map(\.width).max(), widest <= Self.maximumRegionPixels / 4 else {
-            throw .unreadable(path: path, reason: "level 0 is wider than \(Self.maximumRegionPixels / 4) pixels, more than FCNKit reads")
+        guard let widest = backend.levels.map(\.width).max(), widest <= SlideRegionSource.chunkPixels else {
+            throw .unreadable(path: path, reason: "level 0 is wider than \(SlideRegionSource.chunkPixels) pixels, more than FCNKit reads")
         }
     }
 

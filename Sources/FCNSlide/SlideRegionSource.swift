@@ -64,7 +64,7 @@ extension Slide {
         let source = levels[level]
         var sums = [UInt32](repeating: 0, count: size.height * size.width * 3)
         var counts = [UInt32](repeating: 0, count: size.height * size.width)
-        let bandRows = max(1, Self.maximumRegionPixels / 4 / source.width)
+        let bandRows = max(1, SlideRegionSource.chunkPixels / source.width)
         let targetColumn = (0..<source.width).map { min(size.width - 1, $0 * size.width / source.width) }
         for top in stride(from: 0, to: source.height, by: bandRows) {
             let height = min(bandRows, source.height - top)
