@@ -63,6 +63,16 @@ import _FCNTestSupport
         #expect(matrices[1][0][0] * 3 + matrices[1][0][2] == matrices[0][0][0] * 9.5 + matrices[0][0][2])
     }
 
+    /// Slides are recognised by content: a TIFF named .png takes the slide path.
+    @Test func aSlideIsRecognisedByContentNotExtension() throws {
+        let renamed = scratch.path("scan.png")
+        try FileManager.default.copyItem(atPath: Fixtures.path("slides/striped.tif"), toPath: renamed)
+        let folder = scratch.path("renamed")
+        let result = try CommandRunner.run(["heatmap", digits, renamed, "-o", folder, "--preview-size", "0", "-q"])
+        #expect(result.status == 0, "\(result.standardError)")
+        #expect(try manifest(folder + "/scan.json")["format"] as? String == "libtiff")
+    }
+
     @Test func stripedTIFFGoesThroughLibtiffAndMppIsRefusedOnIt() throws {
         let folder = scratch.path("striped")
         let striped = Fixtures.path("slides/striped.tif")
