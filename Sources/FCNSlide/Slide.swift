@@ -65,7 +65,7 @@ public final class Slide {
         }
         // Bands of whole rows are read at once (thumbnails, regions): a row must fit a read.
         guard let widest = backend.levels.map(\.width).max(), widest <= SlideRegionSource.chunkPixels else {
-            throw .unreadable(path: path, reason: "level 0 is wider than \(SlideRegionSource.chunkPixels) pixels, more than FCNKit reads")
+            throw .unreadable(path: path, reason: "a level is wider than \(SlideRegionSource.chunkPixels) pixels, more than FCNKit reads")
         }
     }
 

@@ -12,9 +12,9 @@ public final class SlideRegionSource: RegionSource {
     public var height: Int { slide.levels[level].height }
     public var width: Int { slide.levels[level].width }
 
-    /// The most pixels decoded and converted at once within one `read` (4 Mi), which bounds the
+    /// The most pixels decoded and converted at once within one `read` (1 Mi), which bounds the
     /// temporaries of a read whatever region the runtime asks for.
-    static let chunkPixels = 1 << 22
+    static let chunkPixels = 1 << 20
 
     /// - Precondition: `level` is one of the slide's; `channels` is 1 (gray by luma) or 3.
     public init(slide: Slide, level: Int, preprocessing: Preprocessing, channels: Int) {
