@@ -8,7 +8,7 @@ let package = Package(
         .library(
             name: "FCNKit",
             targets: ["FCNModel", "FCNImport", "FCNIsolation", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                      "FCNKerasExport", "FCNResults", "FCNDensity"]),
+                      "FCNKerasExport", "FCNResults", "FCNDensity", "FCNSlide"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +27,11 @@ let package = Package(
         .target(
             name: "CImageCodecs",
             linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+
+        .systemLibrary(
+            name: "COpenSlide", pkgConfig: "openslide",
+            providers: [.apt(["libopenslide-dev"])]),
+        .target(name: "CTIFFIO", linkerSettings: [.linkedLibrary("tiff")]),
 
         .target(name: "CKernels"),
         .target(name: "CProcessLimits"),
@@ -49,12 +54,13 @@ let package = Package(
         .target(name: "FCNKerasExport", dependencies: ["FCNModel", "FCNDiagnostics", "FCNTensorIO", "HDF5Reader", "HDF5Writer"]),
         .target(name: "FCNResults"),
         .target(name: "FCNDensity", dependencies: ["FCNModel", "FCNGeometry", "FCNConvert", "FCNRuntime"]),
+        .target(name: "FCNSlide", dependencies: ["COpenSlide", "CTIFFIO", "FCNModel", "FCNImage", "FCNRuntime", "FCNTensorIO"]),
         .target(name: "FCNVerification", dependencies: ["FCNModel", "FCNDiagnostics", "FCNGeometry", "FCNConvert", "FCNRuntime", "FCNDensity"]),
         .executableTarget(
             name: "fcn",
             dependencies: [
                 "FCNModel", "FCNDiagnostics", "FCNImport", "FCNGeometry", "FCNTensorIO", "FCNRuntime", "FCNConvert", "FCNVerification",
-                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation", "FCNDensity",
+                "FCNKerasExport", "FCNImage", "FCNResults", "FCNIsolation", "FCNDensity", "FCNSlide",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -80,6 +86,9 @@ let package = Package(
             name: "FCNDensityTests",
             dependencies: ["FCNDensity", "FCNConvert", "FCNGeometry", "FCNRuntime", "FCNVerification", "FCNImport", "_FCNTestSupport"]),
         .testTarget(name: "FCNResultsTests", dependencies: ["FCNResults", "_FCNTestSupport"]),
+        .testTarget(
+            name: "FCNSlideTests",
+            dependencies: ["FCNSlide", "COpenSlide", "FCNImage", "FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNModel", "_FCNTestSupport"]),
         .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",

@@ -22,6 +22,22 @@ public struct CellPlacement: Sendable, Equatable {
     }
 }
 
+/// A grid of class scores read one row at a time: a grid in memory, or one on disk too large to hold.
+public protocol ScoreRows {
+    var gridSize: Size2D { get }
+    var channels: Int { get }
+    associatedtype Failure: Error
+    /// Row `index`: (width, channels), channels fastest.
+    func scoreRow(_ index: Int) throws(Failure) -> [Float]
+}
+
+extension MapImage: ScoreRows {
+    public var gridSize: Size2D { size }
+    public func scoreRow(_ index: Int) -> [Float] {
+        Array(values[(index * size.width * channels)..<((index + 1) * size.width * channels)])
+    }
+}
+
 /// Turns a grid of class scores into pictures aligned with the image.
 public enum HeatmapRenderer {
     /// One score per pixel of an image of `size`: each cell's score placed at its receptive
@@ -30,6 +46,15 @@ public enum HeatmapRenderer {
     /// image was resized before the network saw it.
     public static func field(grid: MapImage, channel: Int, placement: CellPlacement, size: Size2D,
                              inputPerPixel: (y: Double, x: Double) = (1, 1)) -> [Float] {
+        field(grid: grid, channel: channel, placement: placement, size: size, inputPerPixel: inputPerPixel,
+                   rows: 0..<size.height)
+    }
+
+    /// Pixel rows `rows` (all columns) of the field of an image of `size` (as above), over a grid
+    /// read row by row: ((rows.count, size.width), row-major). Reads each grid row it needs once
+    /// per call, so a band of the field needs only a few grid rows in memory.
+    public static func field<Grid: ScoreRows>(grid: Grid, channel: Int, placement: CellPlacement, size: Size2D,
+                                              inputPerPixel: (y: Double, x: Double), rows: Range<Int>) throws(Grid.Failure) -> [Float] {
         func axis(_ pixel: Int, scale: Double, start: Double, jump: Double, cells: Int) -> (Int, Int, Float) {
             // The pixel's centre in input coordinates, then in cell units.
             let input = (Double(pixel) + 0.5) * scale - 0.5
@@ -37,17 +62,29 @@ public enum HeatmapRenderer {
             let lower = Int(position)
             return (lower, min(lower + 1, cells - 1), Float(position - Double(lower)))
         }
+        let gridSize = grid.gridSize
+        let channels = grid.channels
         let columns = (0..<size.width).map {
-            axis($0, scale: inputPerPixel.x, start: placement.startX, jump: placement.jumpX, cells: grid.size.width)
+            axis($0, scale: inputPerPixel.x, start: placement.startX, jump: placement.jumpX, cells: gridSize.width)
         }
-        var values = [Float](repeating: 0, count: size.height * size.width)
-        for y in 0..<size.height {
-            let (top, bottom, fy) = axis(y, scale: inputPerPixel.y, start: placement.startY, jump: placement.jumpY, cells: grid.size.height)
+        var cache: [Int: [Float]] = [:]
+        func gridRow(_ index: Int) throws(Grid.Failure) -> [Float] {
+            if let row = cache[index] { return row }
+            let row = try grid.scoreRow(index)
+            if cache.count >= 4 { cache.removeAll(keepingCapacity: true) }
+            cache[index] = row
+            return row
+        }
+        var values = [Float](repeating: 0, count: rows.count * size.width)
+        for (offset, y) in rows.enumerated() {
+            let (top, bottom, fy) = axis(y, scale: inputPerPixel.y, start: placement.startY, jump: placement.jumpY, cells: gridSize.height)
+            let (upperRow, lowerRow) = (try gridRow(top), try gridRow(bottom))
             for (x, (left, right, fx)) in columns.enumerated() {
-                func at(_ row: Int, _ column: Int) -> Float { grid.values[(row * grid.size.width + column) * grid.channels + channel] }
-                let upper = at(top, left) + (at(top, right) - at(top, left)) * fx
-                let lower = at(bottom, left) + (at(bottom, right) - at(bottom, left)) * fx
-                values[y * size.width + x] = upper + (lower - upper) * fy
+                let (a, b) = (upperRow[left * channels + channel], upperRow[right * channels + channel])
+                let (c, d) = (lowerRow[left * channels + channel], lowerRow[right * channels + channel])
+                let upper = a + (b - a) * fx
+                let lower = c + (d - c) * fx
+                values[offset * size.width + x] = upper + (lower - upper) * fy
             }
         }
         return values

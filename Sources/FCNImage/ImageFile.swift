@@ -16,7 +16,7 @@ public enum ImageError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .missing(let path): return "\(path): no such file"
-        case .notAnImage(let path): return "\(path): not a PNG or JPEG image"
+        case .notAnImage(let path): return "\(path): not a PNG or JPEG image, nor a slide or TIFF that OpenSlide or libtiff reads"
         case .unreadable(let path, let reason): return "\(path): cannot read the image: \(reason)"
         case .tooLarge(let path, let size, let limit):
             return "\(path): the image is \(size.width)x\(size.height) pixels, more than the limit of \(limit) pixels"

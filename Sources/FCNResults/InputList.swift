@@ -51,7 +51,8 @@ enum ResultName {
 /// every shard of a run agrees on them (docs/heatmaps.md, "Result names").
 public enum InputList {
     /// The patterns a folder is walked with when `--glob` is not given (case-insensitive).
-    public static let defaultPatterns = ["*.png", "*.jpg", "*.jpeg", "*.npy"]
+    public static let defaultPatterns = ["*.png", "*.jpg", "*.jpeg", "*.npy",
+                                         "*.svs", "*.tif", "*.tiff", "*.ndpi", "*.mrxs", "*.scn", "*.bif", "*.vms"]
 
     /// Expands `arguments` (files and folders) into named inputs.
     ///

@@ -9,7 +9,8 @@ private let received = Atomic<Int32>(0)
 /// safe); the run checks `requested` between inputs and between the steps of one input, removes
 /// its temporaries and exits with `exitStatus` (130 for SIGINT, 143 for SIGTERM).
 public enum StopSignal {
-    /// Installs the handler for SIGINT and SIGTERM. The corresponding C function is `sigaction`.
+    /// Installs the handler for SIGINT and SIGTERM and unblocks them on the calling thread. The
+    /// corresponding C functions are `sigaction` and `pthread_sigmask`.
     public static func install() {
         var action = sigaction()
         #if os(Linux)
@@ -21,6 +22,15 @@ public enum StopSignal {
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)
         sigaction(SIGTERM, &action, nil)
+        // A process can start with these signals blocked (a parent's thread mask is inherited
+        // through fork and posix_spawn; Foundation's Process started from a test runner's worker
+        // thread does this), which would hold every stop request until the end. Unblocked here,
+        // before any worker thread starts, so all threads inherit the unblocked mask.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &signals, nil)
     }
 
     /// The signal received, if any.

@@ -62,8 +62,22 @@ public enum NumPyFile {
         return try result.get()
     }
 
-    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumBytes: Int,
-                               noting: (String) -> Void) throws(NumPyError) -> Tensor {
+    /// The shape a `.npy` file's header declares and where its data starts, from the file's
+    /// first bytes (at least the whole header), for a file of little-endian float32 in C order
+    /// (as `header(shape:)` writes); other types and orders are refused.
+    public static func decodeHeader(_ bytes: [UInt8], path: String) throws(NumPyError) -> (shape: [Int], dataStart: Int) {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(NumPyError) -> (NumPyHeader, Int) in try parseHeader(raw, path: path) }
+        }
+        let (header, dataStart) = try result.get()
+        guard header.elementType.isNativeFloat32, !header.fortranOrder else {
+            throw .unsupported(path: path, what: "the array holds \(header.elementType.name)\(header.fortranOrder ? " in Fortran order" : ""), not float32 in C order")
+        }
+        return (header.shape, dataStart)
+    }
+
+    /// The parsed header of the `.npy` bytes and the offset where their data starts.
+    private static func parseHeader(_ bytes: UnsafeRawBufferPointer, path: String) throws(NumPyError) -> (NumPyHeader, Int) {
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else { throw .notNumPy(path: path) }
         let major = bytes[6]
         let headerLength: Int
@@ -94,8 +108,14 @@ public enum NumPyFile {
         } catch {
             throw .malformedHeader(path: path, reason: error.reason)
         }
+        guard header.shape.count <= 8 else { throw .malformedHeader(path: path, reason: "\(header.shape.count) dimensions (FCNKit reads at most 8)") }
+        return (header, dataStart)
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer, path: String, maximumBytes: Int,
+                               noting: (String) -> Void) throws(NumPyError) -> Tensor {
+        let (header, dataStart) = try parseHeader(bytes, path: path)
         let shape = header.shape
-        guard shape.count <= 8 else { throw .malformedHeader(path: path, reason: "\(shape.count) dimensions (FCNKit reads at most 8)") }
         let (count, overflow) = shape.reduce((1, false)) { partial, dimension in
             let product = partial.0.multipliedReportingOverflow(by: dimension)
             return (product.partialValue, partial.1 || product.overflow)
@@ -148,16 +168,21 @@ public enum NumPyFile {
 
     /// The bytes of a version 1 `.npy` file holding `tensor` as little-endian float32.
     public static func encode(_ tensor: Tensor) -> [UInt8] {
-        let dimensions = tensor.shape.map(String.init).joined(separator: ", ")
-        let shape = tensor.shape.count == 1 ? "(\(dimensions),)" : "(\(dimensions))"
-        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shape), }"
+        var bytes = header(shape: tensor.shape)
+        tensor.values.withUnsafeBytes { bytes += $0 }
+        return bytes
+    }
+
+    /// The magic, version and header of a version 1 `.npy` file of little-endian float32 in C
+    /// order with `shape`, padded so that the data starts on a 64-byte boundary.
+    public static func header(shape: [Int]) -> [UInt8] {
+        let dimensions = shape.map(String.init).joined(separator: ", ")
+        let shapeText = shape.count == 1 ? "(\(dimensions),)" : "(\(dimensions))"
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': \(shapeText), }"
         // Pad with spaces so that the data starts on a 64-byte boundary; end with a newline.
         let unpadded = 10 + header.utf8.count + 1
         header += String(repeating: " ", count: (64 - unpadded % 64) % 64) + "\n"
-        var bytes = magic + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
-        bytes += Array(header.utf8)
-        tensor.values.withUnsafeBytes { bytes += $0 }
-        return bytes
+        return magic + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)] + Array(header.utf8)
     }
 
     /// Writes `tensor` to `path` atomically: to a temporary file beside it, then renamed, so

@@ -30,13 +30,13 @@ struct HeatmapCommand: ParsableCommand {
     @OptionGroup var runtime: RuntimeArguments
     @OptionGroup var densityArguments: DensityArguments
 
-    @Argument(help: "PNG or JPEG images, or folders to walk for them (see --glob).")
+    @Argument(help: "PNG or JPEG images, slides (SVS, NDPI, MRXS, tiled or striped TIFF, … recognised by content), or folders to walk for them (see --glob).")
     var images: [String]
 
     @Option(name: .shortAndLong, help: "The folder to write into (made if missing).")
     var output = "heatmaps"
 
-    @Option(help: "Which files of a folder argument to take, matched against their path inside it; repeat for several (default: *.png, *.jpg, *.jpeg, *.npy).")
+    @Option(help: "Which files of a folder argument to take, matched against their path inside it; repeat for several (default: images, .npy sequences and slides; see docs/slides.md).")
     var glob: [String] = []
 
     @Option(help: "Take shard I of N (0 ≤ I < N) of the inputs: those at positions I, I+N, I+2N, … of the whole sorted list.")
@@ -96,6 +96,18 @@ struct HeatmapCommand: ParsableCommand {
     @Option(help: "Refuse images with more pixels than this.")
     var maxPixels = PixelImage.defaultMaximumPixels
 
+    @Option(help: "Slides: the pyramid level to run on (default 0, full resolution).")
+    var level: Int?
+
+    @Option(help: "Slides: run on the level with this many microns per pixel (within 2 %; the slide must record its resolution).")
+    var mpp: Double?
+
+    @Option(help: "Slides: the longer side of the heatmap and overlay PNGs (0: none; the pyramidal TIFFs are always written).")
+    var previewSize = 1024
+
+    @Option(help: "Slides: compression of the heatmap pyramids: deflate (lossless) or jpeg.")
+    var tiffCompression: TIFFCompression = .deflate
+
     @Flag(help: "Print one JSON line per input on stdout as it finishes (its index.jsonl entry: status, outputs, timings, error) instead of 'wrote' lines.")
     var json = false
 
@@ -122,13 +134,17 @@ struct HeatmapCommand: ParsableCommand {
         if let std, let values = Self.numbers(std), values.contains(where: { $0 <= 0 }) {
             throw ValidationError("--std \(std): standard deviations must be positive (they divide the pixel values).")
         }
-        let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "npy"]
+        let imageExtensions: Set<String> = ["png", "jpg", "jpeg", "npy", "svs", "tif", "tiff", "ndpi", "mrxs", "scn", "bif", "vms"]
         let modelExtensions: Set<String> = ["h5", "hdf5", "keras"]
         if imageExtensions.contains(Self.pathExtension(modelArguments.model)),
            let model = images.first(where: { modelExtensions.contains(Self.pathExtension($0)) }) {
             throw ValidationError("'\(modelArguments.model)' looks like an image and '\(model)' like a model: the model comes first (fcn heatmap MODEL IMAGE…).")
         }
         if let resize, resize < 1 { throw ValidationError("--resize must be positive.") }
+        if let level, level < 0 { throw ValidationError("--level must be 0 or more.") }
+        if let mpp, !(mpp > 0 && mpp.isFinite) { throw ValidationError("--mpp must be a positive number of microns per pixel.") }
+        if level != nil, mpp != nil { throw ValidationError("--level and --mpp both choose the slide level; give one of them.") }
+        guard (0...16_384).contains(previewSize) else { throw ValidationError("--preview-size must be between 0 and 16384.") }
         guard maxPixels >= 1 else { throw ValidationError("--max-pixels must be positive.") }
         for list in [mean, std].compactMap({ $0 }) where Self.numbers(list) == nil {
             throw ValidationError("'\(list)' is not a comma-separated list of numbers.")
@@ -164,12 +180,18 @@ struct HeatmapCommand: ParsableCommand {
         let requested = classes.reduce(into: [String]()) { kept, name in
             if kept.contains(name) { note("--class \(name) is given more than once; drawn once") } else { kept.append(name) }
         }
+        var progress = ProgressBar(total: todo.count, enabled: !quiet)
+        var current = (position: 0, label: "")
+        let slideSettings = SlideSettings(
+            level: level, micronsPerPixel: mpp, previewSize: previewSize, jpegPyramids: tiffCompression == .jpeg,
+            memoryBudget: runtime.memoryBudget,
+            report: { line in progress.update(done: current.position, label: "\(current.label): \(line)") })
         let job = HeatmapJob(
             model: converted, runner: runner, names: names, requested: requested, top: top ?? 3,
             style: PictureStyle(colorMap: colormap, scale: try ColorScale(parsing: scale), opacity: alpha,
                                 legend: !noLegend, longerSide: outputSize),
             writeGrid: !noGrid,
-            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels)
+            preprocessing: preprocessing, grayInput: gray, resize: resize, maximumPixels: maxPixels, slideSettings: slideSettings)
         try job.checkRequestedClasses()
 
         if let signal = StopSignal.requested { try stop(signal, finished: 0, of: todo.count) }
@@ -186,12 +208,12 @@ struct HeatmapCommand: ParsableCommand {
                                         timingsMs: [:], error: nil))
         }
         if !skipped.isEmpty { note("\(skipped.count) of \(share.count) inputs already have complete results (--resume); skipped") }
-        var progress = ProgressBar(total: todo.count, enabled: !quiet)
         var finished = 0
         var failures: [any Error] = []
         for (position, input) in todo.enumerated() {
             if let signal = StopSignal.requested { try stop(signal, finished: finished, of: todo.count) }
-            progress.update(done: position, label: URL(fileURLWithPath: input.path).lastPathComponent)
+            current = (position, URL(fileURLWithPath: input.path).lastPathComponent)
+            progress.update(done: position, label: current.label)
             do {
                 let staging = try folder.stage()
                 let staged = try job.process(input.path, leaf: input.leaf, into: URL(fileURLWithPath: staging.path))
@@ -259,6 +281,11 @@ struct HeatmapCommand: ParsableCommand {
 
 extension Preprocessing.Preset: ExpressibleByArgument {}
 extension ColorMap: ExpressibleByArgument {}
+
+/// `--tiff-compression`.
+enum TIFFCompression: String, ExpressibleByArgument {
+    case deflate, jpeg
+}
 
 /// The error `fcn heatmap` exits with when some of several images failed.
 struct HeatmapFailures: Error, CustomStringConvertible {

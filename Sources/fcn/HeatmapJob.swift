@@ -4,6 +4,7 @@ import FCNImage
 import FCNModel
 import FCNResults
 import FCNRuntime
+import FCNSlide
 import FCNTensorIO
 import Foundation
 
@@ -36,6 +37,7 @@ struct HeatmapJob {
     let grayInput: Bool
     let resize: Int?
     let maximumPixels: Int
+    let slideSettings: SlideSettings
 
     /// The channels of the network's output: its classes.
     private var classCount: Int { ((try? model.network.outputShapes())?.last?.channels) ?? 0 }
@@ -57,6 +59,7 @@ struct HeatmapJob {
     /// stops between classes when a signal asked to (`StopRequested`).
     func process(_ path: String, leaf stem: String, into folder: URL) throws -> Staged {
         if model.network.isSequence { return try processSequence(path, leaf: stem, into: folder) }
+        if Slide.isSlide(path: path) { return try processSlide(path, leaf: stem, into: folder) }
         var timings: [String: Double] = [:]
         var original: PixelImage!
         timings["decode_ms"] = try Stopwatch.milliseconds {
@@ -74,13 +77,7 @@ struct HeatmapJob {
             throw HeatmapInputError(path: path, reason: "the image is \(image.size) pixels\(resize == nil ? "" : " after resizing"), "
                               + "smaller than the model's minimum input \(minimum)")
         }
-        let channels = grayInput ? 1 : network.inputShape.channels
-        guard channels == 1 || channels == 3 else {
-            throw HeatmapInputError(path: path, reason: "the model takes \(channels) channels; images give 1 (gray) or 3 (RGB)")
-        }
-        guard channels == network.inputShape.channels else {
-            throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
-        }
+        let channels = try inputChannels(for: path)
         let input = preprocessing.input(from: image, channels: channels)
         var gridTensor: Tensor!
         let grid: MapImage
@@ -149,6 +146,20 @@ struct HeatmapJob {
             colorMap: style.colorMap.rawValue, alpha: style.opacity, classes: entries, gridFile: Nullable(gridName), timingsMs: timings,
             files: files)
         return Staged(files: files, manifest: try JSONOutput.data(manifest), timingsMs: timings)
+    }
+
+    /// The channels the network is fed from an image or slide: 1 (gray) or 3 (RGB), which must
+    /// be the model's.
+    func inputChannels(for path: String) throws -> Int {
+        let network = model.network
+        let channels = grayInput ? 1 : network.inputShape.channels
+        guard channels == 1 || channels == 3 else {
+            throw HeatmapInputError(path: path, reason: "the model takes \(channels) channels; images give 1 (gray) or 3 (RGB)")
+        }
+        guard channels == network.inputShape.channels else {
+            throw HeatmapInputError(path: path, reason: "--gray makes 1 channel but the model takes \(network.inputShape.channels)")
+        }
+        return channels
     }
 
     /// The classes to draw: those asked for with --class, else the --top best by `ranking`.
