@@ -193,8 +193,10 @@ enum Grammars {
             }
             return valid.randomElement(using: &random)!
         }
-        let descr = pick(["'<f4'", "\"<f4\""], ["'>f4'", "'<f8'", "'|u1'", "'f4'", "'<f4", "<f4", "'<f4' + 'x'", "b'<f4'", "'\u{1B}[2J'"])
-        let fortran = pick(["False"], ["True", "0", "None", "false", "Maybe", ""])
+        // Other number types and Fortran order are valid: fcn reads them as float32 in C order.
+        let descr = pick(["'<f4'", "\"<f4\"", "'>f4'", "'<f8'", "'|u1'", "'<i2'", "'|b1'"],
+                         ["'f4'", "'<f4", "<f4", "'<f4' + 'x'", "b'<f4'", "'\u{1B}[2J'", "'<c8'", "'|O'", "'<U4'"])
+        let fortran = pick(["False", "True"], ["0", "None", "false", "Maybe", ""])
         let sizes = [[28, 28, 1], [1, 28, 28, 1], [2, 28, 28, 1], [28, 28], [40, 36, 1], [1, 40, 36]].randomElement(using: &random)!
         let validShape = "(" + sizes.map(String.init).joined(separator: ", ") + ")"
         let shape = pick([validShape, "(" + sizes.map { "\($0)L" }.joined(separator: ", ") + ")"],

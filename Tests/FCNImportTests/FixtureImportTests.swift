@@ -1,5 +1,6 @@
 import FCNImport
 import FCNModel
+import Foundation
 import Testing
 import _FCNTestSupport
 
@@ -88,6 +89,27 @@ import _FCNTestSupport
             #expect(error.description.contains("'conv1'"))
             #expect(error.description.contains("(5, 5, 1, 8)"))
             #expect(error.description.contains("(5, 5, 1, 6)"))
+        }
+    }
+}
+
+/// An inner model's InputLayer is fed by the outer model, but its declaration is still checked:
+/// a size of 2.5 channels is damage, not a shape to ignore (found by fcn-fuzz).
+@Suite struct NestedInputDeclarationTests {
+    @Test func aNestedInputLayerWithAFractionalSizeIsRefused() throws {
+        let text = try String(contentsOfFile: Fixtures.path("models/k3_nested.json"), encoding: .utf8)
+        let last = try #require(text.range(of: "\"batch_shape\": [null, 16, 16, 3]", options: .backwards))
+        let damaged = text.replacingCharacters(in: last, with: "\"batch_shape\": [null, 16, 16, 2.5]")
+        let scratch = try TemporaryDirectory()
+        let architecture = try scratch.write("nested.json", Data(damaged.utf8))
+        let error = try #require(throws: ImportError.self) {
+            try ModelImporter.load(path: Fixtures.path("models/k3_nested.weights.h5"), options: ImportOptions(architecturePath: architecture))
+        }
+        #expect(error.description.contains("declares batch_shape with an entry that is not a positive whole number or null"), "\(error)")
+        // The file as written still loads.
+        #expect(throws: Never.self) {
+            try ModelImporter.load(path: Fixtures.path("models/k3_nested.weights.h5"),
+                                   options: ImportOptions(architecturePath: Fixtures.path("models/k3_nested.json")))
         }
     }
 }

@@ -119,6 +119,7 @@ struct KerasArchitecture {
                 let entryWeightsPath = weightsPaths[entryName] ?? weightsPath
                 let inbound = isSequential ? previous.map { [$0] } ?? [] : inboundNames(entry["inbound_nodes"] ?? .array([])).map(resolve)
                 if entryClass == "InputLayer" {
+                    try KerasArchitecture.checkDeclaredShape(of: entryConfig, layer: entryName, path: path)
                     if let feeding {
                         alias[entryName] = feeding
                     } else if inputName == nil {
@@ -284,6 +285,20 @@ struct KerasArchitecture {
             return .keras3
         }
         return .keras2
+    }
+
+    /// Refuses an input declaration whose sizes are neither null nor whole numbers: a nested
+    /// model's InputLayer is fed by the outer model, but a file declaring `2.5` channels is damaged.
+    fileprivate static func checkDeclaredShape(of config: ConfigValue, layer: String, path: String) throws(ImportError) {
+        for key in ["batch_shape", "batch_input_shape", "input_shape"] {
+            guard let shape = config[key]?.array else { continue }
+            for entry in shape {
+                if case .null = entry { continue }
+                guard let size = entry.int, size >= 1 else {
+                    throw .unreadableArchitecture(path: path, reason: "the InputLayer \(QuotedName.quoted(layer)) declares \(key) with an entry that is not a positive whole number or null")
+                }
+            }
+        }
     }
 
     private static func inputDimensions(chain: [KerasLayerConfig], modelConfig: ConfigValue) -> [Int?]? {
