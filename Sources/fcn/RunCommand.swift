@@ -64,7 +64,7 @@ struct RuntimeArguments: ParsableArguments {
     @Option(help: "The highest instruction set the kernels may use: avx512, avx2 or baseline (default: what the CPU has, capped by FCN_MAX_ISA).")
     var maxIsa: InstructionSet?
 
-    @Option(help: "Most memory (MiB) the runtime's buffers may take; larger inputs are computed in tiles that give the same result.")
+    @Option(help: "Most memory (MiB) the runtime's buffers may take; larger inputs are computed in row bands that give the same result.")
     var maxMemory = 768
 
     func validate() throws {
