@@ -235,10 +235,14 @@ enum Grammars {
             bytes += (0..<4).map { UInt8(truncatingIfNeeded: declared >> (8 * $0)) }
         }
         bytes += Array(header.utf8)
-        var count = sizes.reduce(1, *)
+        // The data is written as float32 whatever the header says; it is short only when it has
+        // fewer bytes than the declared type needs (a '<i2' header needs half as many).
+        let needed = sizes.reduce(1, *)
+        var count = needed
         if Int.random(in: 0..<6, using: &random) == 0 {
             count = max(0, count - Int.random(in: 1...count, using: &random))
-            malformed = true
+            let itemBytes = ["'|u1'": 1, "'|b1'": 1, "'<i2'": 2, "'<f8'": 8].first { descr == $0.key }?.value ?? 4
+            if count * 4 < needed * itemBytes { malformed = true }
         }
         for index in 0..<count {
             let value = Float(index % 255) / 255

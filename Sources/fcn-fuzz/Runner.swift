@@ -128,13 +128,14 @@ struct Runner {
         return nil
     }
 
-    /// libhdf5's own error dumps, control characters, or (for an ordinary error) more than one line.
+    /// libhdf5's own error dumps, control characters, or (for an ordinary error) more than one
+    /// error line; `note:` lines (how an input was read) are not errors.
     static func rawStderr(_ text: String, status: Int32) -> String? {
         for marker in ["HDF5-DIAG", "#000:", "H5E_", "major: ", "minor: "] where text.contains(marker) { return "libhdf5 dump (\(marker))" }
         if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && $0 != "\n" && $0 != "\t" }) {
             return "control characters"
         }
-        if status == 1, text.split(separator: "\n").filter({ !$0.trimmingCharacters(in: .whitespaces).isEmpty }).count > 1 {
+        if status == 1, text.split(separator: "\n").filter({ !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("note: ") }).count > 1 {
             return "more than one line"
         }
         return nil
