@@ -36,6 +36,11 @@ struct ClassNames {
                                 reason: "has \(names.count) names but the model has \(classes) classes; give one name per line, in class order")
     }
 
+    /// `name` as it goes into file names: letters, digits, `-` and `_` kept, anything else `_`.
+    static func fileSafe(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+    }
+
     func name(_ index: Int) -> String {
         guard let names, index < names.count, !names[index].isEmpty else { return String(index) }
         return names[index]

@@ -60,7 +60,7 @@ extension HeatmapJob {
             model: model.source.path, sequence: path, length: length, channels: channels, grid: cells, stride: last.jump,
             offset: last.start, receptiveField: last.receptiveField,
             scale: HeatmapManifest.Scale(low: low, high: high, meaning: (probabilities ? "softmax probability" : "raw score") + ", plotted from the lowest to the highest score of the classes drawn"),
-            classes: entries, plot: plotName, gridFile: Nullable(gridName), timingsMs: timings, files: files)
+            classes: entries, plot: plotName, gridFile: gridName, timingsMs: timings, files: files)
         return Staged(files: files, manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
 }
@@ -90,7 +90,7 @@ struct SequenceManifest: Encodable {
     let classes: [ClassEntry]
     let plot: String
     /// The score grid's file, or null with --no-grid.
-    let gridFile: Nullable<String>
+    @NullWhenAbsent var gridFile: String?
     let timingsMs: [String: Double]
     /// The result set's files but the manifest (docs/heatmaps.md, "Result sets").
     let files: [String]

@@ -87,7 +87,7 @@ extension HeatmapJob {
             for index in chosen {
                 try StopRequested.check()
                 let name = names.name(index)
-                let safe = String(name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" })
+                let safe = ClassNames.fileSafe(name)
                 let pyramidName = "\(stem).\(safe).heatmap.tif"
                 try HeatmapPyramid.write(
                     to: folder.appendingPathComponent(pyramidName).path, grid: sink.file, channel: index, placement: placement,
@@ -154,9 +154,8 @@ extension HeatmapJob {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         let fraction = Double(progress.cellsDone) / Double(max(progress.cellsTotal, 1))
         let rate = seconds > 0 ? megapixels * fraction / seconds : 0
-        let remaining = fraction > 0 ? Int(seconds * (1 - fraction) / fraction) : 0
-        let eta = remaining >= 3600 ? "\(remaining / 3600)h\(remaining % 3600 / 60)m" : remaining >= 60 ? "\(remaining / 60)m\(remaining % 60)s" : "\(remaining)s"
-        return "regions \(progress.regionsDone)/\(progress.regionsTotal), \(String(format: "%.1f", rate)) Mpx/s, ETA \(eta)"
+        let remaining = fraction > 0 ? seconds * (1 - fraction) / fraction : 0
+        return "regions \(progress.regionsDone)/\(progress.regionsTotal), \(String(format: "%.1f", rate)) Mpx/s, ETA \(ProgressBar.duration(remaining))"
     }
 }
 

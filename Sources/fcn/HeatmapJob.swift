@@ -112,14 +112,14 @@ struct HeatmapJob {
             for index in chosen {
                 try StopRequested.check()
                 let name = names.name(index)
-                let safe = name.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "_" }
+                let safe = ClassNames.fileSafe(name)
                 let field = HeatmapRenderer.field(grid: grid, channel: index, placement: placement, size: base.size,
                                                   inputPerPixel: inputPerPixel)
                 let range = scale.range(ofClass: index, in: grid)
                 let pictures = style.pictures(field: field, on: base, range: range,
                                               title: HeatmapLegend.title(classIndex: index, name: name), caption: caption)
-                let heatmapName = "\(stem).\(String(safe)).heatmap.png"
-                let overlayName = "\(stem).\(String(safe)).overlay.png"
+                let heatmapName = "\(stem).\(safe).heatmap.png"
+                let overlayName = "\(stem).\(safe).overlay.png"
                 try pictures.heatmap.writePNG(to: folder.appendingPathComponent(heatmapName).path)
                 try pictures.overlay.writePNG(to: folder.appendingPathComponent(overlayName).path)
                 written += [heatmapName, overlayName]
@@ -143,7 +143,7 @@ struct HeatmapJob {
             density: runner.density,
             scale: HeatmapManifest.ScaleUsed(mode: scale.description, requested: style.scale.description,
                                              meaning: Self.meaning(of: scale, probabilities: probabilities)),
-            colorMap: style.colorMap.rawValue, alpha: style.opacity, classes: entries, gridFile: Nullable(gridName), timingsMs: timings,
+            colorMap: style.colorMap.rawValue, alpha: style.opacity, classes: entries, gridFile: gridName, timingsMs: timings,
             files: files)
         return Staged(files: files, manifest: try JSONOutput.data(manifest), timingsMs: timings)
     }
@@ -256,20 +256,9 @@ struct HeatmapManifest: Encodable {
     let alpha: Float
     let classes: [ClassEntry]
     /// The score grid's file, or null with --no-grid.
-    let gridFile: Nullable<String>
+    @NullWhenAbsent var gridFile: String?
     let timingsMs: [String: Double]
     /// Every file of this image's result set but the manifest, relative to its folder; the
     /// result set is complete when all are present (docs/heatmaps.md).
     let files: [String]
-}
-
-/// An optional that is written as JSON null when absent (instead of the key being left out).
-struct Nullable<Wrapped: Encodable>: Encodable {
-    let value: Wrapped?
-    init(_ value: Wrapped?) { self.value = value }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        if let value { try container.encode(value) } else { try container.encodeNil() }
-    }
 }
