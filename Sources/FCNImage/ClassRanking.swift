@@ -17,22 +17,50 @@ public struct ClassRanking: Sendable {
     /// - Precondition: `classes` ≥ 1 and divides `values.count`.
     public init(values: [Float], classes: Int) {
         precondition(classes >= 1 && values.count % classes == 0, "scores do not fill whole cells")
-        var wins = [Int](repeating: 0, count: classes)
-        var peaks = [Float](repeating: -.infinity, count: classes)
-        var peakCells = [Int](repeating: 0, count: classes)
-        let cells = values.count / classes
-        for cell in 0..<cells {
+        var tally = Tally(classes: classes)
+        values.withUnsafeBufferPointer { values in
+            for cell in 0..<(values.count / classes) {
+                tally.add(cell: cell, scores: UnsafeBufferPointer(rebasing: values[(cell * classes)..<((cell + 1) * classes)]))
+            }
+        }
+        self.init(tally)
+    }
+
+    /// The ranking of what `tally` counted.
+    public init(_ tally: Tally) {
+        shares = tally.wins.map { tally.cells == 0 ? 0 : Double($0) / Double(tally.cells) }
+        peaks = tally.peaks
+        peakCells = tally.peakCells
+    }
+
+    /// What a ranking counts, gathered a cell at a time (for grids that never sit in memory
+    /// whole, such as a slide's).
+    public struct Tally: Sendable {
+        public private(set) var wins: [Int]
+        public private(set) var peaks: [Float]
+        public private(set) var peakCells: [Int]
+        public private(set) var cells = 0
+
+        public init(classes: Int) {
+            precondition(classes >= 1, "a ranking needs a class")
+            wins = [Int](repeating: 0, count: classes)
+            peaks = [Float](repeating: -.infinity, count: classes)
+            peakCells = [Int](repeating: 0, count: classes)
+        }
+
+        /// Counts the scores of cell number `cell` (one per class); a cell's first highest
+        /// score wins it, and each class's peak stays at the first cell that reached it.
+        public mutating func add(cell: Int, scores: UnsafeBufferPointer<Float>) {
+            precondition(scores.count == wins.count, "one score per class")
             var best = 0
-            for k in 0..<classes {
-                let value = values[cell * classes + k]
-                if value > values[cell * classes + best] { best = k }
+            for k in 0..<scores.count {
+                let value = scores[k]
+                if value > scores[best] { best = k }
                 if value > peaks[k] { (peaks[k], peakCells[k]) = (value, cell) }
             }
             wins[best] += 1
+            cells += 1
         }
-        shares = wins.map { cells == 0 ? 0 : Double($0) / Double(cells) }
-        self.peaks = peaks
-        self.peakCells = peakCells
     }
 
     /// The `count` best classes, skipping those `name` calls "background".

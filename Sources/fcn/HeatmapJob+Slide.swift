@@ -68,10 +68,8 @@ extension HeatmapJob {
         timings["run_ms"] = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
         let probabilities = Self.isProbability(network)
         let (low, high) = probabilities ? (Float(0), Float(1)) : (sink.low.isFinite ? sink.low : 0, sink.high.isFinite ? sink.high : 1)
-        let peaks = sink.peaks
-        let chosen = requested.isEmpty
-            ? Array(peaks.indices.sorted { peaks[$0].value > peaks[$1].value }.prefix(top))
-            : try requested.map { try names.index(of: $0, classes: output.channels) }
+        let ranking = ClassRanking(sink.tally)
+        let chosen = try chosenClasses(ranking: ranking, classes: output.channels)
 
         // Slide level-0 pixels per pixel of the level the network ran on.
         let downsample = levelInfo.downsample
@@ -111,10 +109,10 @@ extension HeatmapJob {
                     files += [names.heatmap, names.overlay]
                     pictures = names
                 }
-                let peak = peaks[index]
+                let peak = (row: ranking.peakCells[index] / grid.width, column: ranking.peakCells[index] % grid.width)
                 let centre = placement.centre(row: peak.row, column: peak.column)
                 entries.append(SlideManifest.ClassEntry(
-                    index: index, name: name, peakScore: peak.value, peakCell: [peak.row, peak.column],
+                    index: index, name: name, peakScore: ranking.peaks[index], peakCell: [peak.row, peak.column],
                     peakLevel0Pixel: [downsample * (centre.y + 0.5) - 0.5, downsample * (centre.x + 0.5) - 0.5],
                     pyramid: pyramidName, heatmap: pictures?.heatmap, overlay: pictures?.overlay))
             }
