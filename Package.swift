@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(
             name: "FCNSlideTests",
             dependencies: ["FCNSlide", "COpenSlide", "FCNImage", "FCNRuntime", "FCNConvert", "FCNImport", "FCNTensorIO", "FCNModel", "_FCNTestSupport"]),
-        .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "_FCNTestSupport"]),
+        .testTarget(name: "FCNTensorIOTests", dependencies: ["FCNTensorIO", "FCNDiagnostics", "_FCNTestSupport"]),
         .testTarget(
             name: "fcnTests",
             dependencies: ["fcn", "FCNModel", "FCNTensorIO", "FCNRuntime", "FCNKerasExport", "FCNImage", "_FCNTestSupport"]),

@@ -13,10 +13,21 @@ public enum InputFileProblem: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong with `path`, or nil when it is a regular file this process may read.
     public static func of(_ path: String) -> InputFileProblem? {
         var status = stat()
-        guard stat(path, &status) == 0 else { return errno == EACCES ? .permissionDenied : .missing }
-        switch status.st_mode & S_IFMT {
+        guard stat(path, &status) == 0 else { return failing(errno: errno) }
+        if let problem = of(mode: status.st_mode) { return problem }
+        return access(path, R_OK) == 0 ? nil : .permissionDenied
+    }
+
+    /// What a failed `stat` or `open` with `errno` says of the path.
+    public static func failing(errno: Int32) -> InputFileProblem {
+        errno == EACCES ? .permissionDenied : .missing
+    }
+
+    /// What is wrong with a file of `mode` (from `stat` or `fstat`), or nil for a regular file.
+    public static func of(mode: mode_t) -> InputFileProblem? {
+        switch mode & S_IFMT {
         case S_IFDIR: return .directory
-        case S_IFREG: return access(path, R_OK) == 0 ? nil : .permissionDenied
+        case S_IFREG: return nil
         default: return .notRegular
         }
     }

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import Foundation
 
 /// A regular file mapped read-only into memory, unmapped when the value goes away.
@@ -15,21 +16,12 @@ final class MappedFile {
 
     init(path: String) throws(Failure) {
         let descriptor = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            switch errno {
-            case ENOENT: throw Failure(reason: "no such file")
-            case EACCES: throw Failure(reason: "permission denied")
-            default: throw Failure(reason: String(cString: strerror(errno)))
-            }
-        }
+        guard descriptor >= 0 else { throw Failure(reason: InputFileProblem.failing(errno: errno).description) }
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { throw Failure(reason: String(cString: strerror(errno))) }
-        switch status.st_mode & S_IFMT {
-        case S_IFREG: break
-        case S_IFDIR: throw Failure(reason: "it is a directory")
-        default: throw Failure(reason: "not a regular file")
-        }
+        // Checked on the open descriptor, so a path swapped after a check by name is caught too.
+        if let problem = InputFileProblem.of(mode: status.st_mode) { throw Failure(reason: problem.description) }
         count = Int(status.st_size)
         guard count > 0 else {
             base = nil

@@ -1,3 +1,4 @@
+import FCNDiagnostics
 import FCNModel
 import FCNTensorIO
 import Foundation
@@ -99,7 +100,7 @@ import _FCNTestSupport
         #expect(throws: NumPyError.unreadable(path: scratch.url.path, reason: "it is a directory")) { try NumPyFile.read(path: scratch.url.path) }
         let fifo = scratch.path("pipe.npy")
         #expect(mkfifo(fifo, 0o600) == 0)
-        #expect(throws: NumPyError.unreadable(path: fifo, reason: "not a regular file")) { try NumPyFile.read(path: fifo) }
+        #expect(throws: NumPyError.unreadable(path: fifo, reason: InputFileProblem.notRegular.description)) { try NumPyFile.read(path: fifo) }
     }
 
     @Test func refusesTruncatedAndForeignFiles() throws {
