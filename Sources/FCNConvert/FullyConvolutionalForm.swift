@@ -93,7 +93,7 @@ public struct FullyConvolutionalForm: Sendable {
         var kinds: [Kind] = []
         let consumers = classifier.consumers
         let startKind: Kind = classifier.inputShape.isFeatureMap ? .map : .cell(origin: -1)
-        for (index, layer) in classifier.layers.enumerated() {
+        for index in classifier.layers.indices {
             let received = classifier.sources[index].map { source -> Kind in
                 switch source {
                 case .input: return startKind
