@@ -69,11 +69,7 @@ struct BenchCommand: ParsableCommand {
         let flops = try executor.flops(inputSize: input)
         _ = try executor.run(tensor)
         executor.isProfiling = profile
-        var times: [Double] = []
-        for _ in 0..<runs {
-            times.append(try Stopwatch.milliseconds { _ = try executor.run(tensor) })
-        }
-        let median = times.sorted()[times.count / 2]
+        let (times, median, minimum) = try Stopwatch.runs(runs) { _ = try executor.run(tensor) }
         let layerMilliseconds = executor.layerMilliseconds
         let layerFlops = try executor.layerFlops(inputSize: input)
         let paths = executor.layerPaths
@@ -89,7 +85,7 @@ struct BenchCommand: ParsableCommand {
         let result = BenchResult(
             model: model.source.path, input: [input.height, input.width], grid: [output.spatial.height, output.spatial.width],
             threads: threads, instructionSet: instructionSet, runs: runs,
-            startup: startup, medianMs: median, minMs: times.min() ?? median, timesMs: times, flop: flops, gflops: flops / median / 1e6,
+            startup: startup, medianMs: median, minMs: minimum, timesMs: times, flop: flops, gflops: flops / median / 1e6,
             peakMemoryBytes: PeakMemory.bytes(), patchwise: patchwiseResult.map {
                 BenchResult.Patchwise(crops: $0.crops, totalMs: $0.total, perCropMs: $0.total / Double($0.crops),
                                       speedup: $0.total / median)
@@ -111,9 +107,7 @@ struct BenchCommand: ParsableCommand {
         let map = try dense!.run(image)
         guard case .rarefied(let layers)? = dense!.lastMethod else { throw ValidationError("--density 1 has nothing to compare") }
         dense!.isProfiling = profile
-        var times: [Double] = []
-        for _ in 0..<runs { times.append(try Stopwatch.milliseconds { _ = try dense!.run(image) }) }
-        let median = times.sorted()[times.count / 2]
+        let (_, median, minimum) = try Stopwatch.runs(runs) { _ = try dense!.run(image) }
         let rarefied = try dense!.rarefiedNetwork(inputSize: input).network
         let layerProfile = profile
             ? LayerProfile(network: rarefied, paths: dense!.layerPaths, milliseconds: dense!.layerMilliseconds.map { $0 / Double(runs) },
@@ -125,7 +119,7 @@ struct BenchCommand: ParsableCommand {
         let stitchedMs = try Stopwatch.milliseconds { _ = try stitching.runShiftAndStitch(image) }
         return (BenchResult.Dense(
             density: [density.rows, density.columns], grid: [map.size.height, map.size.width], rarefiedLayers: layers,
-            medianMs: median, minMs: times.min() ?? median, timesSingle: median / singleMs,
+            medianMs: median, minMs: minimum, timesSingle: median / singleMs,
             shiftAndStitchMs: stitchedMs, timesShiftAndStitch: median / stitchedMs,
             separateRunsEstimateMs: singleMs * Double(density.rows * density.columns), layers: layerProfile?.layers), layerProfile)
     }
@@ -274,6 +268,15 @@ enum Stopwatch {
         let start = DispatchTime.now().uptimeNanoseconds
         try body()
         return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+    }
+
+    /// The times of `runs` runs of `body` (after the warm-up the caller did), with their median
+    /// and minimum, in milliseconds.
+    static func runs(_ runs: Int, _ body: () throws -> Void) rethrows -> (times: [Double], median: Double, minimum: Double) {
+        var times: [Double] = []
+        for _ in 0..<runs { times.append(try milliseconds(body)) }
+        let median = times.sorted()[times.count / 2]
+        return (times, median, times.min() ?? median)
     }
 }
 
