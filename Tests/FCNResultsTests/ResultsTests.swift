@@ -10,7 +10,7 @@ import _FCNTestSupport
     private func touch(_ relative: String) -> String {
         let path = scratch.path(relative)
         try! FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: path, contents: Data("x".utf8))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data("x".utf8)))
         return path
     }
 
@@ -53,7 +53,7 @@ import _FCNTestSupport
         try folder.create()
         func commit(_ files: [String]) throws -> [String] {
             let staging = try folder.stage()
-            for file in files { FileManager.default.createFile(atPath: staging.path + "/" + file, contents: Data(file.utf8)) }
+            for file in files { #expect(FileManager.default.createFile(atPath: staging.path + "/" + file, contents: Data(file.utf8))) }
             let manifest = try JSONSerialization.data(withJSONObject: ["files": files])
             return try folder.commit(staging, name: "a/scene", files: files, manifest: manifest)
         }

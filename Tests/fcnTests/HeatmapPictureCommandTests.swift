@@ -56,6 +56,7 @@ import _FCNTestSupport
         return stride(from: channel, to: grid.values.count, by: classes).map { grid.values[$0] }
     }
 
+    @discardableResult
     private func run(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> CommandRunner.Result {
         let result = try CommandRunner.run(["heatmap"] + arguments + ["--quiet"])
         #expect(result.status == 0, "\(result.standardError)", sourceLocation: sourceLocation)
