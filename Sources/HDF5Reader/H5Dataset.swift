@@ -5,11 +5,16 @@ import CHDF5
 /// Opening a dataset reads only its metadata. Datasets whose values live outside the file
 /// (external raw storage, virtual datasets) and dataspaces that hold no values are refused
 /// here, and the declared shape is checked (no overflow, at most `maximumElementCount`
-/// elements), so that nothing a file declares can size an allocation before a caller has
-/// compared `shape` with what it expects.
+/// elements), as are the fields libhdf5 sizes its read buffers by (the size of one number,
+/// the stored bytes, the chunk), so that nothing a file declares can size an allocation before
+/// a caller has compared `shape` with what it expects.
 public final class H5Dataset: H5Object {
     /// The most elements one dataset may declare: 2^30 (4 GiB of float32).
     public static let maximumElementCount = 1 << 30
+    /// The widest number a dataset may store: 16 bytes (a quadruple-precision float).
+    static let maximumNumberSize = 16
+    /// The largest chunk a dataset may declare beyond its own size: 64 MiB.
+    static let maximumChunkBytes = 64 << 20
 
     public let file: H5File
     public let path: String
@@ -29,6 +34,7 @@ public final class H5Dataset: H5Object {
             try Self.refuseOutsideStorage(id, file: file.path, object: path)
             shape = try Self.declaredShape(id, file: file.path, object: path)
             elementCount = try Self.checkedCount(shape, file: file.path, object: path)
+            try Self.checkStoredBytes(id, shape: shape, elementCount: elementCount, file: file.path, object: path)
         } catch {
             H5Dclose(id)
             throw error
@@ -87,6 +93,50 @@ public final class H5Dataset: H5Object {
         return count
     }
 
+    /// Checks the fields libhdf5 sizes its buffers by against the shape: the stored type is a
+    /// number of at most `maximumNumberSize` bytes, contiguous or compact data occupies exactly
+    /// `elementCount` of them (or nothing yet), and a chunk holds at most the larger of the
+    /// dataset and `maximumChunkBytes`.
+    ///
+    /// The corresponding C functions are `H5Dget_type`, `H5Tget_class`, `H5Tget_size`,
+    /// `H5Dget_storage_size`, `H5Pget_layout` and `H5Pget_chunk`.
+    private static func checkStoredBytes(_ id: hid_t, shape: [Int], elementCount: Int, file: String, object: String) throws(HDF5Error) {
+        let fail = HDF5Error.readFailure(path: file, object: object)
+        let type = try LibraryCalls.checked(H5Dget_type(id), or: fail)
+        defer { H5Tclose(type) }
+        let typeClass = H5Tget_class(type)
+        guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
+            throw .unsupportedType(path: file, object: object, type: "non-numeric data")
+        }
+        let numberSize = H5Tget_size(type)
+        guard numberSize > 0, numberSize <= maximumNumberSize else {
+            throw .readFailed(path: file, object: object, reason: "it declares numbers of \(numberSize) bytes each (at most \(maximumNumberSize))")
+        }
+        let dataBytes = elementCount * numberSize  // at most 2^34: no overflow
+        let properties = try LibraryCalls.checked(H5Dget_create_plist(id), or: fail)
+        defer { H5Pclose(properties) }
+        switch H5Pget_layout(properties) {
+        case H5D_CONTIGUOUS, H5D_COMPACT:
+            let stored = H5Dget_storage_size(id)
+            guard stored == 0 || stored == hsize_t(dataBytes) else {
+                throw .readFailed(path: file, object: object, reason: "it claims \(stored) stored bytes for \(elementCount) values of \(numberSize) bytes")
+            }
+        case H5D_CHUNKED:
+            var chunk = [hsize_t](repeating: 0, count: max(shape.count, 1))
+            let chunkRank = Int(try LibraryCalls.checked(H5Pget_chunk(properties, Int32(chunk.count), &chunk), or: fail))
+            var chunkBytes = numberSize
+            for size in chunk.prefix(chunkRank) {
+                let (product, overflow) = chunkBytes.multipliedReportingOverflow(by: Int(clamping: size))
+                chunkBytes = overflow ? Int.max : product
+            }
+            guard chunkBytes <= max(dataBytes, maximumChunkBytes) else {
+                throw .readFailed(path: file, object: object, reason: "it declares chunks of \(chunkBytes) bytes for \(dataBytes) bytes of values")
+            }
+        default:
+            throw .readFailed(path: file, object: object, reason: "its storage layout is unknown")
+        }
+    }
+
     /// Reads every element as `Float`, in C order, after checking that the dataset's shape is
     /// `expectedShape`; nothing is allocated for a dataset of another shape.
     ///
@@ -99,21 +149,13 @@ public final class H5Dataset: H5Object {
     }
 
     /// Reads every element as `Float`, in C order, converting from the stored integer or
-    /// float type. A scalar reads as one value.
+    /// float type (strings and compound data were refused at open). A scalar reads as one value.
     ///
-    /// - Throws: `HDF5Error.unsupportedType` for strings or compound data, and
-    ///   `HDF5Error.readFailed` when the data cannot be read (for example, a truncated file).
+    /// - Throws: `HDF5Error.readFailed` when the data cannot be read (for example, a truncated file).
     ///
     /// The corresponding C function is `H5Dread`.
     public func readFloats() throws(HDF5Error) -> [Float] {
         return try LibraryCalls.serialized { () throws(HDF5Error) in
-            let type = H5Dget_type(id)
-            defer { if type >= 0 { H5Tclose(type) } }
-            try LibraryCalls.checked(type, or: HDF5Error.readFailure(path: file.path, object: path))
-            let typeClass = H5Tget_class(type)
-            guard typeClass == H5T_FLOAT || typeClass == H5T_INTEGER else {
-                throw .unsupportedType(path: file.path, object: path, type: "non-numeric data")
-            }
             guard elementCount > 0 else { return [] }
             // Read straight into the array's storage, without zero-filling it first.
             var status: herr_t = 0

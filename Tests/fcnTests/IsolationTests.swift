@@ -79,6 +79,17 @@ import _FCNTestSupport
         #expect(Date().timeIntervalSince(started) < 60)
     }
 
+    @Test func storedSizesAreCheckedBeforeLibhdf5SizesABuffer() throws {
+        // 10 values declared as 256 MiB numbers: refused by the check, not by running out of a
+        // 400 MiB reader (before the check libhdf5 tried to allocate 256 MiB buffers).
+        try expectRefused(["convert", hostile("lenet_huge_type_bias.h5"), "-o", scratch.path("fcn.h5")], output: scratch.path("fcn.h5"),
+                          mentions: ["'/model_weights/fc2/lenet/fc2/bias'", "numbers of 268435456 bytes each"],
+                          environment: ["FCN_READER_MAX_MEMORY": "400"])
+        // Contiguous storage claiming 2.4 GB for 10 values (before the check, read as if sound: exit 0).
+        try expectRefused(["convert", hostile("lenet_huge_storage_bias.h5"), "-o", scratch.path("fcn.h5")], output: scratch.path("fcn.h5"),
+                          mentions: ["'/model_weights/fc2/lenet/fc2/bias'", "2399141892 stored bytes for 10 values"])
+    }
+
     @Test func hostileValuesGetAMessageNotATrap() throws {
         try expectRefused(["convert", hostile("lenet_null_bias.h5"), "-o", scratch.path("fcn.h5")], output: scratch.path("fcn.h5"),
                           mentions: ["null dataspace"])

@@ -94,6 +94,37 @@ def hostile_models() -> None:
         del f.attrs["fcnkit_input_size"]
 
 
+def patched_once(data: bytes, old: bytes, new: bytes) -> bytes:
+    """`data` with the one occurrence of `old` replaced by `new` (of the same length)."""
+    assert data.count(old) == 1 and len(old) == len(new)
+    return data.replace(old, new)
+
+
+def oversized_storage() -> None:
+    """Found by the campaign (a k3_functional.h5 with 14 bytes changed peaked at 2.3 GiB before it
+    was refused): LeNet whose fc2 bias (10 values) declares numbers of 256 MiB each, and one
+    whose bias's contiguous storage claims 2.4 GB. libhdf5 sizes its read and conversion
+    buffers by these fields, so they are checked against the shape before any read. The bias
+    is stored big-endian so that its datatype message is the only one of its kind in the file."""
+    weights = "model_weights/fc2/lenet/fc2/"
+    for name in ("lenet_huge_type_bias.h5", "lenet_huge_storage_bias.h5"):
+        with lenet_variant(name) as f:
+            values = f[weights + "bias"][()]
+            del f[weights + "bias"]
+            bias = f.create_dataset(weights + "bias", data=values.astype(">f4"))
+            address, size = bias.id.get_offset(), bias.id.get_storage_size()
+        data = (OUT / name).read_bytes()
+        if name == "lenet_huge_type_bias.h5":
+            # Datatype message: version 1, floating point; big-endian; IEEE bits; size 4 bytes.
+            data = patched_once(data, bytes([0x11, 0x21, 0x1F, 0x00]) + struct.pack("<I", 4),
+                                bytes([0x11, 0x21, 0x1F, 0x00]) + struct.pack("<I", 1 << 28))
+        else:
+            # Data layout message version 3, contiguous: address, size.
+            data = patched_once(data, bytes([3, 1]) + struct.pack("<QQ", address, size),
+                                bytes([3, 1]) + struct.pack("<QQ", address, 2_399_141_892))
+        (OUT / name).write_bytes(data)
+
+
 def lenet_config() -> dict:
     with h5py.File(LENET, "r") as f:
         return json.loads(f.attrs["model_config"])
@@ -159,6 +190,11 @@ def hostile_settings() -> None:
         # Strides of 2^20 on four 'same' layers: a jump of 2^80 pixels.
         "strides_compound": (strided_same(base, ["conv1", "pool1", "conv2", "pool2"], 1 << 20), "pixels"),
     }
+    # Found by the campaign: a functional layer whose inbound node's args became a number was
+    # wired to the layer before it, as in a Sequential model, and inspect said nothing (exit 0).
+    vgg = json.loads((ROOT / "Tests/Fixtures/models/vgg16.json").read_text())
+    vgg["config"]["layers"][2]["inbound_nodes"][0]["args"] = 1e308
+    cases["inbound_unwired"] = (vgg, "names no layer in its inbound_nodes")
     folder = OUT / "settings"
     folder.mkdir(exist_ok=True)
     manifest = {}
@@ -337,6 +373,7 @@ def main() -> None:
     wide_group()
     hostile_names()
     hostile_models()
+    oversized_storage()
     hostile_settings()
     huge_caffe_blob()
     deep_and_bombs()
