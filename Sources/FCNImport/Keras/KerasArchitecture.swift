@@ -133,8 +133,11 @@ struct KerasArchitecture {
                     previous = resolve(entryName)
                     continue
                 }
-                let source = inbound.isEmpty ? (previous ?? inputName) : nil
-                let reads = inbound.isEmpty ? source.map { [$0] } ?? [] : inbound
+                // A functional layer names what it reads; one that names nothing is not wired.
+                if !isSequential && inbound.isEmpty {
+                    throw .unreadableArchitecture(path: path, reason: "layer \(QuotedName.quoted(entryName)) names no layer in its inbound_nodes")
+                }
+                let reads = inbound.isEmpty ? (previous ?? inputName).map { [$0] } ?? [] : inbound
                 if containerClasses.contains(entryClass) {
                     guard reads.count <= 1 else { throw .notAChain(layer: entryName, reason: "(\(entryClass)) takes several inputs") }
                     let output = try expand(className: entryClass, config: entryConfig, name: entryName, containers: containers + [entryName],
